@@ -1,0 +1,80 @@
+"""Cold start to first healthy response, and idle RSS, of `loomworks serve` (DESIGN §7 budgets).
+
+Run: .venv/bin/python bench/startup.py [--runs 5]
+
+Each run starts a fresh server on a new data directory (so the first start also creates the
+SQLite database and applies every migration), polls GET /health every 5 ms until it answers 200,
+then waits 3 s idle and reads the process's resident set size from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def one_run(fresh: bool, data_dir: Path) -> tuple[float, float]:
+    port = free_port()
+    command = [sys.executable, "-m", "loomworks.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(timeout=1) as http:
+            while True:
+                try:
+                    if http.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.005)
+        ready = time.perf_counter() - started
+        time.sleep(3)
+        return ready, rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    cold: list[float] = []
+    warm: list[float] = []
+    rss: list[float] = []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, mb = one_run(True, Path(tmp) / "data")
+            cold.append(seconds)
+            rss.append(mb)
+            seconds, mb = one_run(False, Path(tmp) / "data")
+            warm.append(seconds)
+            rss.append(mb)
+    print(f"command: {' '.join(sys.argv)}")  # noqa: T201
+    print(f"cold start, new data dir (creates DB + migrations): median {statistics.median(cold):.2f} s, max {max(cold):.2f} s")  # noqa: T201
+    print(f"start on existing data dir: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s")  # noqa: T201
+    print(f"idle RSS: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The application factory: one FastAPI app serving the console API, the Service API and /health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from loomworks import __version__
+from loomworks.api import console, errors, service
+from loomworks.api.deps import ServerState, State
+from loomworks.api.middleware import RequestIdMiddleware
+from loomworks.api.responses import JsonResponse
+from loomworks.core.config import Settings
+from loomworks.services.auth import AuthSettings
+from loomworks.store.db import Database
+from loomworks.store.storage import LocalStorage
+
+log = logging.getLogger("loomworks.server")
+
+
+def build_state(settings: Settings) -> ServerState:
+    """Open the database and storage that `settings` name (creating the data directory)."""
+    settings.ensure_dirs()
+    db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    return ServerState(
+        settings=settings,
+        db=db,
+        storage=LocalStorage(settings.resolved_storage_dir),
+        auth=AuthSettings(
+            secret_key=settings.resolved_secret_key,
+            access_token_minutes=settings.access_token_minutes,
+            refresh_token_days=settings.refresh_token_days,
+            login_max_failures=settings.login_max_failures,
+            login_lock_minutes=settings.login_lock_minutes,
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None, *, state: ServerState | None = None) -> FastAPI:
+    """Build the ASGI app. Migrations run at start-up when `migrate_on_start` is set."""
+    settings = settings or (state.settings if state else Settings())
+    server_state = state or build_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await run_in_threadpool(server_state.db.migrate)
+        log.info("ready", extra={"version": __version__, "database": server_state.db.engine.dialect.name})
+        yield
+        server_state.db.dispose()
+
+    app = FastAPI(
+        title="Loomworks",
+        version=__version__,
+        description="Console API, Dify-compatible Service API and web-app API.",
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.loom = server_state
+    errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(console.router)
+    app.include_router(service.router)
+
+    @app.get("/health", tags=["health"])
+    def health(state: State) -> dict[str, Any]:
+        with state.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,9 @@
+"""Console API (`/console/api`): Dify's paths for the automation subset, ours for the rest."""
+
+from fastapi import APIRouter
+
+from loomworks.api.console import account, api_keys, apps, auth, setup, workspaces
+
+router = APIRouter(prefix="/console/api")
+for module in (setup, auth, account, workspaces, apps, api_keys):
+    router.include_router(module.router)

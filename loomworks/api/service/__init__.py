@@ -1,0 +1,9 @@
+"""Service API (`/v1`): Dify's paths, fields, events and errors, authenticated by app or dataset keys."""
+
+from fastapi import APIRouter
+
+from loomworks.api.service import app_info, files
+
+router = APIRouter(prefix="/v1")
+for module in (app_info, files):
+    router.include_router(module.router)

@@ -1,0 +1,88 @@
+"""The one typed settings object.
+
+Every setting has a default that works on a fresh machine (the embedded column of DESIGN §2)
+and can be set by an environment variable `LOOMWORKS_<NAME>` or, for the server's own three,
+by `loomworks serve --host/--port/--data-dir`. `docs/settings.md` is generated from this class
+(`loomworks settings-doc`) and checked in CI.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of Loomworks' settings."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOMWORKS_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(5001, description="Port `serve` listens on.")
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite database, files and keys.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default `sqlite:///<data_dir>/loomworks.db`. "
+        "`postgresql+psycopg://user@host/db` switches to PostgreSQL.",
+    )
+    db_pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
+    migrate_on_start: bool = Field(True, description="Apply database migrations when `serve` starts.")
+    secret_key: str | None = Field(
+        None, description="Key that signs access tokens; default: a random key kept in `<data_dir>/secret_key`."
+    )
+    log_level: str = Field("INFO", description="Log level.")
+    log_json: bool = Field(True, description="Write logs as one JSON object per line.")
+    access_token_minutes: int = Field(60, description="Lifetime of a console access token.")
+    refresh_token_days: int = Field(30, description="Lifetime of a console refresh token.")
+    login_max_failures: int = Field(5, description="Failed logins before an account is locked out.")
+    login_lock_minutes: int = Field(15, description="How long a lock-out lasts.")
+    max_api_keys_per_app: int = Field(10, description="Most API keys one app (or one workspace's knowledge) may have.")
+    upload_file_size_limit_mb: int = Field(15, description="Largest uploaded document (MB).")
+    upload_image_file_size_limit_mb: int = Field(10, description="Largest uploaded image (MB).")
+    upload_audio_file_size_limit_mb: int = Field(50, description="Largest uploaded audio file (MB).")
+    upload_video_file_size_limit_mb: int = Field(100, description="Largest uploaded video file (MB).")
+    workflow_file_upload_limit: int = Field(10, description="Most files one workflow input may carry.")
+    storage_dir: Path | None = Field(None, description="Where uploaded files live; default `<data_dir>/storage`.")
+    redis_url: str | None = Field(None, description="Redis URL for the scaled mode; unset means in-process.")
+    console_api_url: str = Field("", description="Public base URL of the console API (empty: same origin).")
+    service_api_url: str = Field("", description="Public base URL shown for the Service API (empty: same origin).")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL in use."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'loomworks.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite one."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    @cached_property
+    def resolved_storage_dir(self) -> Path:
+        """The directory of the local file storage."""
+        return (self.storage_dir or self.data_dir / "storage").resolve()
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The token-signing key; created once under the data dir when not configured."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+    def ensure_dirs(self) -> None:
+        """Create the data and storage directories."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.resolved_storage_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Model runtime: provider and model schemas, registry, wire adapters, usage and pricing."""

@@ -1,0 +1,1 @@
+"""RAG: extraction, cleaning, splitting, embedding, indexes, retrieval and rerank."""

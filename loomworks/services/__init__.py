@@ -1,0 +1,1 @@
+"""Use cases. Each module owns one aggregate; functions take a session first, then keyword arguments."""

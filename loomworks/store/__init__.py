@@ -1,0 +1,1 @@
+"""Persistence: the database (SQLite or PostgreSQL), ORM rows, migrations and file storage."""

@@ -1,0 +1,1 @@
+"""Background jobs: thin wrappers that call services (in-process runner by default, Celery when scaled)."""

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run every check and the whole test suite (SQLite and PostgreSQL). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh --dev
+scripts/services.sh
+.venv/bin/ruff check loomworks tests bench
+.venv/bin/lint-imports --no-cache >/dev/null
+.venv/bin/loomworks settings-doc --check
+exec .venv/bin/pytest "$@"
