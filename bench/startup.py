@@ -34,7 +34,7 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def one_run(fresh: bool, data_dir: Path) -> tuple[float, float]:
+def one_run(data_dir: Path) -> tuple[float, float]:
     port = free_port()
     command = [sys.executable, "-m", "loomworks.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     started = time.perf_counter()
@@ -64,14 +64,15 @@ def main() -> None:
     rss: list[float] = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            seconds, mb = one_run(True, Path(tmp) / "data")
+            seconds, mb = one_run(Path(tmp) / "data")
             cold.append(seconds)
             rss.append(mb)
-            seconds, mb = one_run(False, Path(tmp) / "data")
+            seconds, mb = one_run(Path(tmp) / "data")
             warm.append(seconds)
             rss.append(mb)
     print(f"command: {' '.join(sys.argv)}")  # noqa: T201
-    print(f"cold start, new data dir (creates DB + migrations): median {statistics.median(cold):.2f} s, max {max(cold):.2f} s")  # noqa: T201
+    cold_median = statistics.median(cold)
+    print(f"cold start, new data dir (DB + migrations): median {cold_median:.2f} s, max {max(cold):.2f} s")  # noqa: T201
     print(f"start on existing data dir: median {statistics.median(warm):.2f} s, max {max(warm):.2f} s")  # noqa: T201
     print(f"idle RSS: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB")  # noqa: T201
 
