@@ -21,6 +21,11 @@ def _engine() -> Engine:
     return create_engine(url)
 
 
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # `loomworks_schema` is the migration fast path's own marker table, not part of the models.
+    return not (type_ == "table" and name == "loomworks_schema")
+
+
 def run_migrations_online() -> None:
     engine = _engine()
     with engine.connect() as connection:
@@ -29,6 +34,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=_include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

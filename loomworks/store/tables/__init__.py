@@ -3,6 +3,8 @@
 from loomworks.store.tables._base import Base
 from loomworks.store.tables.accounts import Account, AccountSession, Invitation, Setup, Tenant, TenantAccountJoin
 from loomworks.store.tables.apps import ApiToken, App, AppModelConfig, EndUser, Site, UploadFile
+from loomworks.store.tables.conversations import Conversation, Message, MessageFeedback, MessageFile
+from loomworks.store.tables.models import CustomModel, DefaultModel, ModelCall, ProviderCredential
 
 __all__ = [
     "Account",
@@ -11,8 +13,16 @@ __all__ = [
     "App",
     "AppModelConfig",
     "Base",
+    "Conversation",
+    "CustomModel",
+    "DefaultModel",
     "EndUser",
     "Invitation",
+    "Message",
+    "MessageFeedback",
+    "MessageFile",
+    "ModelCall",
+    "ProviderCredential",
     "Setup",
     "Site",
     "Tenant",
