@@ -18,17 +18,22 @@ from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
 from loomworks.services.auth import AuthSettings
+from loomworks.services.chat.pipeline import ChatService, ModelResolver
+from loomworks.services.model_gateway import WorkspaceModels
 from loomworks.store.db import Database
 from loomworks.store.storage import LocalStorage
 
 log = logging.getLogger("loomworks.server")
 
 
-def build_state(settings: Settings) -> ServerState:
-    """Open the database and storage that `settings` name (creating the data directory)."""
+def build_state(settings: Settings, *, models: ModelResolver | None = None) -> ServerState:
+    """Open the database and storage that `settings` name (creating the data directory).
+
+    `models` finds the model an app uses; by default the workspace's configured providers.
+    """
     settings.ensure_dirs()
     db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    return ServerState(
+    state = ServerState(
         settings=settings,
         db=db,
         storage=LocalStorage(settings.resolved_storage_dir),
@@ -40,6 +45,8 @@ def build_state(settings: Settings) -> ServerState:
             login_lock_minutes=settings.login_lock_minutes,
         ),
     )
+    state.extras["chat"] = ChatService(db, models or WorkspaceModels())
+    return state
 
 
 def create_app(settings: Settings | None = None, *, state: ServerState | None = None) -> FastAPI:
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
             await run_in_threadpool(server_state.db.migrate)
         log.info("ready", extra={"version": __version__, "database": server_state.db.engine.dialect.name})
         yield
+        await server_state.extras["chat"].drain()
         server_state.db.dispose()
 
     app = FastAPI(

@@ -82,3 +82,24 @@ TooManyFilesError = error_class("too_many_files", 400, "Only one file is allowed
 FileTooLargeError = error_class("file_too_large", 413, "File size exceeded.")
 UnsupportedFileTypeError = error_class("unsupported_file_type", 415, "File type not allowed.")
 FilenameNotExistsError = error_class("filename_not_exists_error", 400, "The specified filename does not exist.")
+ProviderNotInitializeError = error_class(
+    "provider_not_initialize",
+    400,
+    "No valid model provider credentials found. Please go to Settings -> Model Provider to complete your "
+    "provider credentials.",
+)
+ProviderQuotaExceededError = error_class(
+    "provider_quota_exceeded", 400, "Your quota for this model provider has been used up."
+)
+ModelNotSupportedError = error_class("model_currently_not_support", 400, "This model is currently not available.")
+CompletionRequestError = error_class("completion_request_error", 400, "Completion request failed.")
+RateLimitError = error_class("rate_limit_error", 429, "Rate limit exceeded.")
+NotChatAppError = error_class("not_chat_app", 400, "Please check if your app mode matches the right API route.")
+NotCompletionAppError = error_class(
+    "not_completion_app", 400, "Please check if your Completion app mode matches the right API route."
+)
+NotWorkflowAppError = error_class("not_workflow_app", 400, "Please check if your app mode matches the right API route.")
+ConversationCompletedError = error_class("conversation_completed", 400, "The conversation has ended.")
+ConversationBusyError = error_class(
+    "conversation_busy", 409, "Another answer in this conversation is still being generated. Try again when it ends."
+)

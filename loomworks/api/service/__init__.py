@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from loomworks.api.service import app_info, files
+from loomworks.api.service import app_info, chat, files
 
 router = APIRouter(prefix="/v1")
-for module in (app_info, files):
+for module in (app_info, files, chat):
     router.include_router(module.router)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loomworks.store.tables._base import Base, JsonType, UTCDateTime, created_column, id_column, updated_column
+from loomworks.store.tables._base import Base, JsonType, created_column, id_column, updated_column
 
 
 class ProviderCredential(Base):

@@ -1,0 +1,1 @@
+"""Chat assistants and text generators: prompts, memory, moderation, the answer pipeline, stop."""
