@@ -7,6 +7,7 @@ or during the stream, or wait between pieces so that stop and concurrency can be
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +29,11 @@ class ScriptedModel:
     fail_after_pieces: int | None = None
     delay: float = 0.0
     requests: list[ChatRequest] = field(default_factory=list)
+
+    @property
+    def answer_requests(self) -> list[ChatRequest]:
+        """The requests for answers (not the background ones that name conversations)."""
+        return [r for r in self.requests if not str(r.messages[-1]["content"]).startswith("Write a short title")]
 
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         return sum(len(str(m.get("content", ""))) // 4 + 4 for m in messages)
@@ -77,3 +83,19 @@ class ScriptedModels:
         if provider != "scripted":
             raise ProviderNotInitializeError()
         return self.model
+
+
+def configured_app(owner: Any, mode: str = "chat", **changes: Any) -> tuple[dict[str, str], str]:
+    """Create an app using the scripted model (saved through the console API) and an API key for it."""
+    app = owner.create_app(f"{mode} app", mode)
+    config = dict(app["model_config"])
+    config["model"] = {"provider": "scripted", "name": "echo-1", "mode": "chat", "completion_params": {}}
+    config.update(changes)
+    saved = owner.post(f"/apps/{app['id']}/model-config", json=config)
+    assert saved.status_code == 200, saved.text
+    return {"Authorization": f"Bearer {owner.create_key(app['id'])}"}, app["id"]
+
+
+def sse_events(response: Any) -> list[dict[str, Any]]:
+    """The JSON events of a finished SSE response (pings and other lines skipped)."""
+    return [json.loads(block[len("data: ") :]) for block in response.text.split("\n\n") if block.startswith("data: ")]

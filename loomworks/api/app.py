@@ -12,7 +12,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from loomworks import __version__
-from loomworks.api import console, errors, service
+from loomworks.api import console, errors, service, web
 from loomworks.api.deps import ServerState, State
 from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     app.add_middleware(RequestIdMiddleware)
     app.include_router(console.router)
     app.include_router(service.router)
+    app.include_router(web.router)
 
     @app.get("/health", tags=["health"])
     def health(state: State) -> dict[str, Any]:

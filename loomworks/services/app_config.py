@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+
+from loomworks.core.errors import InvalidParamError
 
 _DEFAULTS: dict[str, Any] = {
     "opening_statement": None,
@@ -92,3 +95,79 @@ def parameters(config: dict[str, Any], limits: UploadLimits) -> dict[str, Any]:
             "workflow_file_upload_limit": limits.workflow_file_upload_limit,
         },
     }
+
+
+_FORM_KINDS = (
+    "text-input",
+    "paragraph",
+    "select",
+    "number",
+    "file",
+    "file-list",
+    "external_data_tool",
+    "checkbox",
+    "json_object",
+)
+_VARIABLE_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,29}$")
+
+
+def _fail(field: str, message: str) -> NoReturn:
+    raise InvalidParamError(message, params=field)
+
+
+def validate_model_config(config: Any, mode: str) -> dict[str, Any]:
+    """Check a `model_config` sent by the console (Dify's rules, the parts a runtime relies on)."""
+    if not isinstance(config, dict):
+        _fail("model_config", "model_config must be an object.")
+    model = config.get("model")
+    if (
+        not isinstance(model, dict)
+        or not isinstance(model.get("provider"), str)
+        or not isinstance(model.get("name"), str)
+    ):
+        _fail("model", "model.provider and model.name are required.")
+    if model.get("mode", "chat") not in ("chat", "completion"):
+        _fail("model.mode", "model.mode must be chat or completion.")
+    if not isinstance(model.get("completion_params", {}), dict):
+        _fail("model.completion_params", "model.completion_params must be an object.")
+    if config.get("prompt_type", "simple") not in ("simple", "advanced"):
+        _fail("prompt_type", "prompt_type must be simple or advanced.")
+    if not isinstance(config.get("pre_prompt") or "", str):
+        _fail("pre_prompt", "pre_prompt must be a string.")
+    seen = _validate_form(config.get("user_input_form") or [])
+    for key in (
+        "suggested_questions_after_answer",
+        "speech_to_text",
+        "text_to_speech",
+        "retriever_resource",
+        "more_like_this",
+        "sensitive_word_avoidance",
+        "annotation_reply",
+    ):
+        value = config.get(key)
+        if value is not None and not isinstance(value, dict):
+            _fail(key, f"{key} must be an object.")
+    if mode == "completion" and config.get("dataset_query_variable") and config["dataset_query_variable"] not in seen:
+        _fail("dataset_query_variable", "dataset_query_variable must name one of the input variables.")
+    return normalise_model_config(config, mode)
+
+
+def _validate_form(form: Any) -> set[str]:
+    seen: set[str] = set()
+    if not isinstance(form, list):
+        _fail("user_input_form", "user_input_form must be a list.")
+    for item in form:
+        if not isinstance(item, dict) or len(item) != 1:
+            _fail("user_input_form", "each user_input_form item must be an object with one key.")
+        kind, spec = next(iter(item.items()))
+        if kind not in _FORM_KINDS:
+            _fail("user_input_form", f"user_input_form type must be one of {', '.join(_FORM_KINDS)}.")
+        variable = spec.get("variable") if isinstance(spec, dict) else None
+        if not isinstance(variable, str) or not _VARIABLE_NAME.match(variable):
+            _fail("user_input_form", f"invalid variable name: {variable!r}.")
+        if variable in seen:
+            _fail("user_input_form", f"variable {variable} is declared twice.")
+        seen.add(variable)
+        if kind == "select" and not isinstance(spec.get("options", []), list):
+            _fail("user_input_form", f"options of {variable} must be a list.")
+    return seen

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from loomworks.core.errors import InvalidParamError, NotFoundError
-from loomworks.services.app_config import default_model_config
+from loomworks.services.app_config import default_model_config, validate_model_config
 from loomworks.services.caller import Caller
 from loomworks.store.tables import ApiToken, App, AppModelConfig, EndUser, Site
 
@@ -211,3 +211,17 @@ def remove(session: Session, *, caller: Caller, app_id: str) -> None:
 
 def site(session: Session, *, app_id: str) -> Site | None:
     return session.scalar(select(Site).where(Site.app_id == app_id))
+
+
+def save_model_config(session: Session, *, caller: Caller, app_id: str, config: dict[str, Any]) -> AppModelConfig:
+    """Store a new version of a chat/completion/agent app's configuration and make it current."""
+    caller.require_editor()
+    app = get(session, caller=caller, app_id=app_id)
+    if app.mode in ("workflow", "advanced-chat"):
+        raise InvalidParamError("Workflow apps are configured through their workflow.", params="mode")
+    row = AppModelConfig(app_id=app.id, config=validate_model_config(config, app.mode), created_by=caller.account_id)
+    session.add(row)
+    session.flush()
+    app.app_model_config_id = row.id
+    app.updated_by = caller.account_id
+    return row

@@ -65,7 +65,14 @@ def get(session: Session, *, app: App, owner: Owner, conversation_id: str) -> Co
 
 
 def list_page(
-    session: Session, *, app: App, owner: Owner, last_id: str | None, limit: int, sort_by: str = "-updated_at"
+    session: Session,
+    *,
+    app: App,
+    owner: Owner,
+    last_id: str | None,
+    limit: int,
+    sort_by: str = "-updated_at",
+    pinned: bool | None = None,
 ) -> Page[Conversation]:
     """Conversations after the cursor `last_id` in `sort_by` order (Dify's `GET /conversations`)."""
     _check_limit(limit)
@@ -74,6 +81,8 @@ def list_page(
     column = Conversation.created_at if sort_by.endswith("created_at") else Conversation.updated_at
     descending = sort_by.startswith("-")
     query = _scoped(app, owner)
+    if pinned is not None:
+        query = query.where(Conversation.pinned.is_(pinned))
     if last_id:
         anchor = session.scalar(_scoped(app, owner).where(Conversation.id == last_id))
         if anchor is None:

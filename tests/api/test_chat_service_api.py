@@ -9,67 +9,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from loomworks.api.app import build_state, create_app
-from loomworks.core.config import Settings
 from loomworks.services.app_config import default_model_config
-from loomworks.store.tables import App, AppModelConfig, Message, ModelCall
-from tests._console import OWNER_EMAIL, OWNER_PASSWORD, Console
-from tests._scripted_model import ScriptedModels
-
-
-@pytest.fixture
-def models() -> ScriptedModels:
-    return ScriptedModels()
-
-
-@pytest.fixture
-def chat_client(settings: Settings, models: ScriptedModels) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, state=build_state(settings, models=models))) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def chat_owner(chat_client: TestClient) -> Console:
-    chat_client.post("/console/api/setup", json={"email": OWNER_EMAIL, "name": "Owner", "password": OWNER_PASSWORD})
-    return Console(chat_client, OWNER_EMAIL, OWNER_PASSWORD).login()
-
-
-def _configure(client: TestClient, app_id: str, **changes: Any) -> None:
-    state = client.app.state.loom
-    with state.db.session() as session:
-        app = session.get(App, app_id)
-        assert app is not None
-        row = session.get(AppModelConfig, app.app_model_config_id)
-        assert row is not None
-        config = dict(row.config)
-        config["model"] = {"provider": "scripted", "name": "echo-1", "mode": "chat", "completion_params": {}}
-        config.update(changes)
-        row.config = config
-
-
-def _app(owner: Console, mode: str = "chat", **changes: Any) -> tuple[dict[str, str], str]:
-    app = owner.create_app(f"{mode} app", mode)
-    _configure(owner.client, app["id"], **changes)
-    return {"Authorization": f"Bearer {owner.create_key(app['id'])}"}, app["id"]
-
-
-def _events(response: Any) -> list[dict[str, Any]]:
-    events = []
-    for block in response.text.split("\n\n"):
-        if block.startswith("data: "):
-            events.append(json.loads(block[len("data: ") :]))
-    return events
+from loomworks.store.tables import Message, ModelCall
+from tests._console import Console
+from tests._scripted_model import ScriptedModels, configured_app, sse_events
 
 
 def test_blocking_chat_and_conversation_memory(chat_owner: Console, models: ScriptedModels) -> None:
     client = chat_owner.client
-    headers, _ = _app(
+    headers, _ = configured_app(
         chat_owner,
         pre_prompt="You are {{role}}.",
         user_input_form=[{"text-input": {"label": "Role", "variable": "role", "required": True, "max_length": 20}}],
@@ -131,7 +81,7 @@ def test_blocking_chat_and_conversation_memory(chat_owner: Console, models: Scri
 
 def test_streaming_chat_events(chat_owner: Console) -> None:
     client = chat_owner.client
-    headers, _ = _app(chat_owner)
+    headers, _ = configured_app(chat_owner)
     response = client.post(
         "/v1/chat-messages",
         headers=headers,
@@ -140,7 +90,7 @@ def test_streaming_chat_events(chat_owner: Console) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["x-accel-buffering"] == "no"
-    events = _events(response)
+    events = sse_events(response)
     kinds = [e["event"] for e in events]
     assert kinds[-1] == "message_end"
     assert set(kinds[:-1]) == {"message"}
@@ -157,7 +107,7 @@ def test_streaming_chat_events(chat_owner: Console) -> None:
 def test_completion_app_blocking_and_streaming(chat_owner: Console) -> None:
     client = chat_owner.client
     config = default_model_config("completion")
-    headers, _ = _app(
+    headers, _ = configured_app(
         chat_owner, "completion", user_input_form=config["user_input_form"], pre_prompt="Translate: {{query}}"
     )
     blocking = client.post(
@@ -167,7 +117,7 @@ def test_completion_app_blocking_and_streaming(chat_owner: Console) -> None:
     assert blocking.json()["mode"] == "completion"
     assert "conversation_id" not in blocking.json()
     assert blocking.json()["answer"] == "Echo: Translate: bonjour"
-    streamed = _events(
+    streamed = sse_events(
         client.post(
             "/v1/completion-messages",
             headers=headers,
@@ -183,8 +133,8 @@ def test_completion_app_blocking_and_streaming(chat_owner: Console) -> None:
 
 def test_mode_and_parameter_errors(chat_owner: Console) -> None:
     client = chat_owner.client
-    chat_headers, _ = _app(chat_owner)
-    completion_headers, _ = _app(chat_owner, "completion")
+    chat_headers, _ = configured_app(chat_owner)
+    completion_headers, _ = configured_app(chat_owner, "completion")
     wrong = client.post("/v1/completion-messages", headers=chat_headers, json={"inputs": {}, "user": "u"})
     assert (wrong.status_code, wrong.json()["code"]) == (400, "not_completion_app")
     wrong = client.post("/v1/chat-messages", headers=completion_headers, json={"query": "x", "inputs": {}, "user": "u"})
@@ -208,7 +158,7 @@ def test_mode_and_parameter_errors(chat_owner: Console) -> None:
 
 def test_foreign_and_unknown_conversations_are_404_before_streaming(chat_owner: Console) -> None:
     client = chat_owner.client
-    headers, _ = _app(chat_owner)
+    headers, _ = configured_app(chat_owner)
     first = client.post(
         "/v1/chat-messages", headers=headers, json={"query": "hi", "inputs": {}, "user": "alice"}
     ).json()
@@ -236,7 +186,7 @@ def test_foreign_and_unknown_conversations_are_404_before_streaming(chat_owner: 
         ).status_code
         == 404
     )
-    other_app_headers, _ = _app(chat_owner)
+    other_app_headers, _ = configured_app(chat_owner)
     assert (
         client.get(
             "/v1/messages",
@@ -258,13 +208,13 @@ def test_provider_not_configured(chat_owner: Console) -> None:
 
 def test_model_failures(chat_owner: Console, models: ScriptedModels) -> None:
     client = chat_owner.client
-    headers, app_id = _app(chat_owner)
+    headers, app_id = configured_app(chat_owner)
     models.model.fail_before = True
     blocking = client.post("/v1/chat-messages", headers=headers, json={"query": "x", "inputs": {}, "user": "u"})
     assert (blocking.status_code, blocking.json()["code"]) == (400, "completion_request_error")
     models.model.fail_before = False
     models.model.fail_after_pieces = 2
-    events = _events(
+    events = sse_events(
         client.post(
             "/v1/chat-messages",
             headers=headers,
@@ -293,7 +243,7 @@ def test_model_failures(chat_owner: Console, models: ScriptedModels) -> None:
 
 def test_feedback_conversations_rename_delete(chat_owner: Console) -> None:
     client = chat_owner.client
-    headers, _ = _app(chat_owner)
+    headers, _ = configured_app(chat_owner)
     turns = [
         client.post("/v1/chat-messages", headers=headers, json={"query": f"q{i}", "inputs": {}, "user": "fay"}).json()
         for i in range(3)
@@ -351,7 +301,7 @@ def test_feedback_conversations_rename_delete(chat_owner: Console) -> None:
 
 def test_keyword_moderation(chat_owner: Console, models: ScriptedModels) -> None:
     client = chat_owner.client
-    headers, _ = _app(
+    headers, _ = configured_app(
         chat_owner,
         sensitive_word_avoidance={
             "enabled": True,
@@ -372,7 +322,7 @@ def test_keyword_moderation(chat_owner: Console, models: ScriptedModels) -> None
     assert blocked.json()["answer"] == "Not allowed."
     assert len(models.model.requests) == calls  # the model was never called
     models.model.reply = "the forbidden answer"
-    events = _events(
+    events = sse_events(
         client.post(
             "/v1/chat-messages",
             headers=headers,
@@ -385,7 +335,7 @@ def test_keyword_moderation(chat_owner: Console, models: ScriptedModels) -> None
 
 def test_stop_a_streaming_answer(chat_owner: Console, models: ScriptedModels) -> None:
     client = chat_owner.client
-    headers, _ = _app(chat_owner)
+    headers, _ = configured_app(chat_owner)
     models.model.reply = " ".join(f"w{i}" for i in range(200))
     models.model.delay = 0.01
     events: list[dict[str, Any]] = []
@@ -430,12 +380,12 @@ def test_stop_a_streaming_answer(chat_owner: Console, models: ScriptedModels) ->
 
 def test_suggested_questions(chat_owner: Console, models: ScriptedModels) -> None:
     client = chat_owner.client
-    headers, _ = _app(chat_owner, suggested_questions_after_answer={"enabled": True})
+    headers, _ = configured_app(chat_owner, suggested_questions_after_answer={"enabled": True})
     turn = client.post("/v1/chat-messages", headers=headers, json={"query": "hi", "inputs": {}, "user": "u"}).json()
     models.model.reply = 'Sure: ["What next?", "Why?", "How?"]'
     suggested = client.get(f"/v1/messages/{turn['message_id']}/suggested", headers=headers, params={"user": "u"})
     assert suggested.json() == {"result": "success", "data": ["What next?", "Why?", "How?"]}
-    off_headers, _ = _app(chat_owner)
+    off_headers, _ = configured_app(chat_owner)
     models.model.reply = None
     other = client.post(
         "/v1/chat-messages", headers=off_headers, json={"query": "hi", "inputs": {}, "user": "u"}
@@ -446,7 +396,7 @@ def test_suggested_questions(chat_owner: Console, models: ScriptedModels) -> Non
 
 def test_new_conversations_are_named_by_the_model(chat_owner: Console, models: ScriptedModels) -> None:
     client = chat_owner.client
-    headers, _ = _app(chat_owner)
+    headers, _ = configured_app(chat_owner)
     models.model.reply = "Weather in Paris"
     turn = client.post(
         "/v1/chat-messages", headers=headers, json={"query": "is it raining in paris", "inputs": {}, "user": "u"}
