@@ -32,3 +32,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   VIRTUAL_ENV=.venv UV_PYTHON_DOWNLOADS=never .venv/bin/uv pip install --quiet -e ".$extras"
   echo "$want" > "$stamp"
 fi
+
+# dify-client-python shares its module name with dify-client, so the SDK tests load it from here.
+if [ -n "$extras" ] && [ ! -d .venv/sdk-alt/dify_client ]; then
+  VIRTUAL_ENV=.venv UV_PYTHON_DOWNLOADS=never .venv/bin/uv pip install --quiet --target .venv/sdk-alt \
+    dify-client-python==1.0.3
+fi

@@ -270,7 +270,6 @@ class ChatService:
             if turn.conversation is None and turn.is_chat and turn.request.auto_generate_name:
                 self._in_background(self._name_new_conversation(turn))
             end = self._base(turn, "message_end")
-            end.pop("created_at", None)
             end["metadata"] = {"usage": outcome.usage.as_dict(), "retriever_resources": []}
             yield end
         except LoomworksError as exc:
