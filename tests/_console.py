@@ -35,6 +35,9 @@ class Console:
     def put(self, path: str, **kwargs: Any) -> Any:
         return self.client.put(f"/console/api{path}", headers=self.headers, **kwargs)
 
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.client.patch(f"/console/api{path}", headers=self.headers, **kwargs)
+
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.client.delete(f"/console/api{path}", headers=self.headers, **kwargs)
 

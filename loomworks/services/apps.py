@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from loomworks.core.errors import InvalidParamError, NotFoundError
 from loomworks.services.app_config import default_model_config, validate_model_config
 from loomworks.services.caller import Caller
-from loomworks.store.tables import ApiToken, App, AppModelConfig, EndUser, Site
+from loomworks.services.workflow_defaults import create_default_draft
+from loomworks.store.tables import ApiToken, App, AppModelConfig, EndUser, Site, Workflow
 
 APP_MODES = ("chat", "completion", "agent-chat", "workflow", "advanced-chat")
 ICON_TYPES = ("emoji", "image", "link")
@@ -82,6 +83,8 @@ def create(
         session.add(config)
         session.flush()
         app.app_model_config_id = config.id
+    if mode in ("workflow", "advanced-chat"):
+        create_default_draft(session, app=app, account_id=caller.account_id)
     session.add(
         Site(
             app_id=app.id,
@@ -204,7 +207,7 @@ def copy(
 def remove(session: Session, *, caller: Caller, app_id: str) -> None:
     caller.require_editor()
     app = get(session, caller=caller, app_id=app_id)
-    for table in (ApiToken, EndUser, Site, AppModelConfig):
+    for table in (ApiToken, EndUser, Site, AppModelConfig, Workflow):
         session.execute(delete(table).where(table.app_id == app.id))
     session.delete(app)
 

@@ -5,6 +5,13 @@ from loomworks.store.tables.accounts import Account, AccountSession, Invitation,
 from loomworks.store.tables.apps import ApiToken, App, AppModelConfig, EndUser, Site, UploadFile
 from loomworks.store.tables.conversations import Conversation, Message, MessageFeedback, MessageFile
 from loomworks.store.tables.models import CustomModel, DefaultModel, ModelCall, ProviderCredential
+from loomworks.store.tables.workflows import (
+    ConversationVariable,
+    Workflow,
+    WorkflowAppLog,
+    WorkflowNodeExecution,
+    WorkflowRun,
+)
 
 __all__ = [
     "Account",
@@ -14,6 +21,7 @@ __all__ = [
     "AppModelConfig",
     "Base",
     "Conversation",
+    "ConversationVariable",
     "CustomModel",
     "DefaultModel",
     "EndUser",
@@ -28,4 +36,8 @@ __all__ = [
     "Tenant",
     "TenantAccountJoin",
     "UploadFile",
+    "Workflow",
+    "WorkflowAppLog",
+    "WorkflowNodeExecution",
+    "WorkflowRun",
 ]
