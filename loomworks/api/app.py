@@ -12,7 +12,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from loomworks import __version__
-from loomworks.api import console, errors, service, web
+from loomworks.api import console, errors, file_preview, service, web
 from loomworks.api.deps import ServerState, State
 from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
@@ -45,7 +45,7 @@ def build_state(settings: Settings, *, models: ModelResolver | None = None) -> S
             login_lock_minutes=settings.login_lock_minutes,
         ),
     )
-    state.extras["chat"] = ChatService(db, models or WorkspaceModels())
+    state.extras["chat"] = ChatService(db, models or WorkspaceModels(), storage=state.storage)
     return state
 
 
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     app.include_router(console.router)
     app.include_router(service.router)
     app.include_router(web.router)
+    app.include_router(file_preview.router)
 
     @app.get("/health", tags=["health"])
     def health(state: State) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from loomworks.core.clock import now
 from loomworks.core.errors import InvalidParamError, NotFoundError
 from loomworks.core.ids import is_uuid
-from loomworks.store.tables import App, Conversation, Message, MessageFeedback
+from loomworks.store.tables import App, Conversation, Message, MessageFeedback, MessageFile
 
 T = TypeVar("T")
 SORTS = {"created_at", "-created_at", "updated_at", "-updated_at"}
@@ -193,3 +193,15 @@ def feedback_ratings(session: Session, *, message_ids: list[str], source: str = 
         )
     )
     return {str(row[0]): str(row[1]) for row in rows}
+
+
+def files_of(session: Session, *, message_ids: list[str]) -> dict[str, list[MessageFile]]:
+    """The files attached to each of `message_ids`."""
+    found: dict[str, list[MessageFile]] = {}
+    if not message_ids:
+        return found
+    for row in session.scalars(
+        select(MessageFile).where(MessageFile.message_id.in_(message_ids)).order_by(MessageFile.created_at)
+    ):
+        found.setdefault(row.message_id, []).append(row)
+    return found

@@ -14,10 +14,10 @@ from loomworks.api.sse import sse_response
 from loomworks.core.clock import to_timestamp
 from loomworks.core.errors import InvalidParamError, NotChatAppError
 from loomworks.core.ids import is_uuid
-from loomworks.services import conversations, end_users
+from loomworks.services import conversations, end_users, message_files
 from loomworks.services.chat.pipeline import ChatService, TurnRequest
 from loomworks.services.conversations import Owner
-from loomworks.store.tables import App, Conversation, Message
+from loomworks.store.tables import App, Conversation, Message, MessageFile
 
 router = APIRouter(tags=["service: chat"])
 
@@ -132,7 +132,15 @@ def conversation_public(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def message_public(message: Message, rating: str | None) -> dict[str, Any]:
+def file_url(secret: str, row: MessageFile) -> str:
+    if row.url:
+        return row.url
+    return f"/files/{row.upload_file_id}/file-preview?{message_files.sign(secret, row.upload_file_id or '')}"
+
+
+def message_public(
+    message: Message, rating: str | None, files: list[MessageFile] | None = None, secret: str = ""
+) -> dict[str, Any]:
     metadata = message.message_metadata or {}
     return {
         "id": message.id,
@@ -141,7 +149,9 @@ def message_public(message: Message, rating: str | None) -> dict[str, Any]:
         "inputs": message.inputs or {},
         "query": message.query,
         "answer": message.answer,
-        "message_files": [],
+        "message_files": [
+            {"id": f.id, "type": f.type, "url": file_url(secret, f), "belongs_to": f.belongs_to} for f in files or []
+        ],
         "feedback": {"rating": rating} if rating else None,
         "retriever_resources": metadata.get("retriever_resources", []),
         "agent_thoughts": message.agent_thoughts or [],
@@ -234,11 +244,14 @@ def list_messages(
         page = conversations.messages_page(
             session, app=app, owner=owner, conversation_id=conversation_id, first_id=first_id, limit=limit
         )
-        ratings = conversations.feedback_ratings(session, message_ids=[m.id for m in page.items])
+        ids = [m.id for m in page.items]
+        ratings = conversations.feedback_ratings(session, message_ids=ids)
+        attached = conversations.files_of(session, message_ids=ids)
+        secret = state.auth.secret_key
         return {
             "limit": page.limit,
             "has_more": page.has_more,
-            "data": [message_public(m, ratings.get(m.id)) for m in page.items],
+            "data": [message_public(m, ratings.get(m.id), attached.get(m.id), secret) for m in page.items],
         }
 
 

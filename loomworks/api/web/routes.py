@@ -259,11 +259,14 @@ def web_messages(
             first_id=first_id,
             limit=limit,
         )
-        ratings = conversations.feedback_ratings(session, message_ids=[m.id for m in page.items])
+        ids = [m.id for m in page.items]
+        ratings = conversations.feedback_ratings(session, message_ids=ids)
+        attached = conversations.files_of(session, message_ids=ids)
+        secret = state.auth.secret_key
         return {
             "limit": page.limit,
             "has_more": page.has_more,
-            "data": [simplify(message_public(m, ratings.get(m.id))) for m in page.items],
+            "data": [simplify(message_public(m, ratings.get(m.id), attached.get(m.id), secret)) for m in page.items],
         }
 
 

@@ -32,7 +32,7 @@ from loomworks.core.errors import (
     error_class,
 )
 from loomworks.core.ids import new_id
-from loomworks.services import conversations, end_users
+from loomworks.services import conversations, end_users, message_files
 from loomworks.services.app_config import normalise_model_config
 from loomworks.services.chat import followups, moderation, prompt
 from loomworks.services.chat import inputs as input_form
@@ -40,7 +40,8 @@ from loomworks.services.chat.llm import ChatModel, ChatRequest, Usage
 from loomworks.services.chat.tasks import ConversationLocks, TaskRegistry
 from loomworks.services.conversations import Owner
 from loomworks.store.db import Database
-from loomworks.store.tables import App, AppModelConfig, Conversation, Message, ModelCall
+from loomworks.store.storage import Storage
+from loomworks.store.tables import App, AppModelConfig, Conversation, Message, MessageFile, ModelCall
 
 log = logging.getLogger("loomworks.chat")
 
@@ -87,6 +88,8 @@ class PreparedTurn:
     inputs: dict[str, Any]
     history: list[tuple[str, str]]
     model: ChatModel
+    files: list[message_files.TurnFile] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
     task_id: str = field(default_factory=new_id)
     message_id: str = field(default_factory=new_id)
     conversation_id: str = ""
@@ -115,11 +118,13 @@ class ChatService:
         db: Database,
         resolver: ModelResolver,
         *,
+        storage: Storage | None = None,
         tasks: TaskRegistry | None = None,
         locks: ConversationLocks | None = None,
     ) -> None:
         self.db = db
         self.resolver = resolver
+        self.storage = storage
         self.tasks = tasks or TaskRegistry()
         self.locks = locks or ConversationLocks()
         self._background: set[asyncio.Task[None]] = set()
@@ -153,6 +158,8 @@ class ChatService:
                 history = self._history(session, conversation.id)
             else:
                 cleaned = input_form.validate(config.get("user_input_form") or [], request.inputs)
+            files = message_files.parse(request.files, config)
+            uploads = message_files.load_uploads(session, tenant_id=app.tenant_id, files=files)
             model_settings = config.get("model") or {}
             model = self.resolver.resolve(
                 session,
@@ -160,6 +167,12 @@ class ChatService:
                 provider=str(model_settings.get("provider") or ""),
                 model=str(model_settings.get("name") or ""),
             )
+        images: list[dict[str, Any]] = []
+        if files:
+            if self.storage is None:
+                raise InvalidParamError("This server cannot read uploaded files.", params="files")
+            detail = message_files.image_settings(config).get("detail") or "high"
+            images = message_files.image_parts(files, uploads, self.storage, detail=detail)
         turn = PreparedTurn(
             request=request,
             config=config,
@@ -169,6 +182,8 @@ class ChatService:
             inputs=cleaned,
             history=history,
             model=model,
+            files=files,
+            images=images,
         )
         turn.conversation_id = conversation.id if conversation else (new_id() if turn.is_chat else "")
         return turn
@@ -236,7 +251,7 @@ class ChatService:
             messages = self._fit_history(
                 turn,
                 lambda history: prompt.build_chat(
-                    config, inputs=turn.inputs, query=query, history=history, context=None
+                    config, inputs=turn.inputs, query=query, history=history, context=None, images=turn.images
                 ),
             )
         return ChatRequest(messages=messages, parameters=params, stop=stop, mode=mode, user=turn.owner.end_user_id)
@@ -477,6 +492,19 @@ class ChatService:
                     from_account_id=turn.owner.account_id,
                 )
             )
+            for item in turn.files:
+                session.add(
+                    MessageFile(
+                        message_id=turn.message_id,
+                        type=item.type,
+                        transfer_method=item.transfer_method,
+                        url=item.url,
+                        upload_file_id=item.upload_file_id,
+                        belongs_to="user",
+                        created_by_role="account" if turn.owner.account_id else "end_user",
+                        created_by=turn.owner.account_id or turn.owner.end_user_id or "",
+                    )
+                )
             session.add(
                 ModelCall(
                     tenant_id=app.tenant_id,

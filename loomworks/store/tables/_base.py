@@ -19,6 +19,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+
 class JsonType(TypeDecorator[Any]):
     """JSON on SQLite, JSONB on PostgreSQL (the dialect module is imported only when it is used)."""
 
