@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from loomworks.api.console import account, api_keys, app_runs, apps, auth, setup, workflows, workspaces
+from loomworks.api.console import account, api_keys, app_runs, apps, auth, logs, setup, workflows, workspaces
 
 router = APIRouter(prefix="/console/api")
-for module in (setup, auth, account, workspaces, apps, app_runs, workflows, api_keys):
+for module in (setup, auth, account, workspaces, apps, app_runs, workflows, logs, api_keys):
     router.include_router(module.router)
