@@ -19,11 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from loomworks.api.app import create_app
+from loomworks.api.app import build_state, create_app
 from loomworks.core.config import Settings
 from loomworks.store.db import Database
 from loomworks.store.tables import Base
 from tests._console import OWNER_EMAIL, OWNER_PASSWORD, Console
+from tests._scripted_model import ScriptedModels
 
 PG_ADMIN_DSN = os.environ.get("LOOMWORKS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
@@ -126,3 +127,20 @@ def owner(client: TestClient) -> Console:
     )
     assert response.status_code == 201, response.text
     return Console(client, OWNER_EMAIL, OWNER_PASSWORD).login()
+
+
+@pytest.fixture
+def models() -> ScriptedModels:
+    return ScriptedModels()
+
+
+@pytest.fixture
+def chat_client(settings: Settings, models: ScriptedModels) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, state=build_state(settings, models=models))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def chat_owner(chat_client: TestClient) -> Console:
+    chat_client.post("/console/api/setup", json={"email": OWNER_EMAIL, "name": "Owner", "password": OWNER_PASSWORD})
+    return Console(chat_client, OWNER_EMAIL, OWNER_PASSWORD).login()
