@@ -22,6 +22,7 @@ from loomworks.services.chat.pipeline import ChatService, ModelResolver
 from loomworks.services.model_gateway import WorkspaceModels
 from loomworks.store.db import Database
 from loomworks.store.storage import LocalStorage
+from loomworks.tasks.queue import JobQueue
 
 log = logging.getLogger("loomworks.server")
 
@@ -46,6 +47,7 @@ def build_state(settings: Settings, *, models: ModelResolver | None = None) -> S
         ),
     )
     state.extras["chat"] = ChatService(db, models or WorkspaceModels(), storage=state.storage)
+    state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
     return state
 
 
@@ -58,8 +60,12 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(server_state.db.migrate)
+        jobs: JobQueue = server_state.extras["jobs"]
+        if settings.run_jobs_in_process:
+            await jobs.start()
         log.info("ready", extra={"version": __version__, "database": server_state.db.engine.dialect.name})
         yield
+        await jobs.stop()
         await server_state.extras["chat"].drain()
         server_state.db.dispose()
 

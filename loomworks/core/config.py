@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     upload_video_file_size_limit_mb: int = Field(100, description="Largest uploaded video file (MB).")
     workflow_file_upload_limit: int = Field(10, description="Most files one workflow input may carry.")
     storage_dir: Path | None = Field(None, description="Where uploaded files live; default `<data_dir>/storage`.")
+    run_jobs_in_process: bool = Field(
+        True, description="Run background jobs (indexing, …) inside `serve` (the embedded mode)."
+    )
+    job_concurrency: int = Field(2, description="Background jobs run at the same time by one process.")
     redis_url: str | None = Field(None, description="Redis URL for the scaled mode; unset means in-process.")
     console_api_url: str = Field("", description="Public base URL of the console API (empty: same origin).")
     service_api_url: str = Field("", description="Public base URL shown for the Service API (empty: same origin).")
