@@ -4,6 +4,15 @@ from loomworks.store.tables._base import Base
 from loomworks.store.tables.accounts import Account, AccountSession, Invitation, Setup, Tenant, TenantAccountJoin
 from loomworks.store.tables.apps import ApiToken, App, AppModelConfig, EndUser, Site, UploadFile
 from loomworks.store.tables.conversations import Conversation, Message, MessageFeedback, MessageFile
+from loomworks.store.tables.datasets import (
+    ChildChunk,
+    Dataset,
+    DatasetMetadataField,
+    Document,
+    Segment,
+    Tag,
+    TagBinding,
+)
 from loomworks.store.tables.jobs import Job
 from loomworks.store.tables.models import CustomModel, DefaultModel, ModelCall, ProviderCredential
 from loomworks.store.tables.workflows import (
@@ -15,6 +24,13 @@ from loomworks.store.tables.workflows import (
 )
 
 __all__ = [
+    "ChildChunk",
+    "Dataset",
+    "DatasetMetadataField",
+    "Document",
+    "Segment",
+    "Tag",
+    "TagBinding",
     "Account",
     "AccountSession",
     "ApiToken",

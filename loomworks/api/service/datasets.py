@@ -1,0 +1,403 @@
+"""The knowledge API (`/v1/datasets…`, dataset keys): datasets, documents, segments (spec §1.7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from loomworks.api.deps import DatasetCaller, State
+from loomworks.api.knowledge_views import (
+    dataset_public,
+    document_public,
+    indexing_status_public,
+    segment_public,
+)
+from loomworks.api.responses import JsonResponse
+from loomworks.core.errors import InvalidParamError, NoFileUploadedError, TooManyFilesError
+from loomworks.services import files
+from loomworks.services.caller import Caller
+from loomworks.services.knowledge import datasets, documents, segments
+
+router = APIRouter(prefix="/datasets", tags=["service: knowledge"])
+
+
+class DatasetCreate(BaseModel):
+    name: Any = None
+    description: str = ""
+    indexing_technique: str | None = None
+    permission: str = "only_me"
+    provider: str = "vendor"
+    external_knowledge_api_id: str | None = None
+    external_knowledge_id: str | None = None
+    embedding_model: str | None = None
+    embedding_model_provider: str | None = None
+    retrieval_model: dict[str, Any] | None = None
+
+
+class DocumentText(BaseModel):
+    name: str = ""
+    text: str = ""
+    indexing_technique: str | None = None
+    doc_form: str | None = None
+    doc_language: str | None = None
+    process_rule: dict[str, Any] | None = None
+    retrieval_model: dict[str, Any] | None = None
+    embedding_model: str | None = None
+    embedding_model_provider: str | None = None
+
+
+class SegmentsCreate(BaseModel):
+    segments: list[dict[str, Any]]
+
+
+class SegmentUpdate(BaseModel):
+    segment: dict[str, Any]
+
+
+class StatusBody(BaseModel):
+    document_ids: list[str]
+
+
+def _enqueue_index(state: Any, session: Any, document_id: str) -> None:
+    state.extras["jobs"].enqueue_in(session, documents.INDEX_JOB, {"document_id": document_id}, dedupe_key=document_id)
+
+
+def _with_stats(session: Any, items: list[Any]) -> list[dict[str, Any]]:
+    stats = datasets.stats(session, dataset_ids=[d.id for d in items])
+    return [dataset_public(d, stats[d.id]) for d in items]
+
+
+@router.post("")
+def create_dataset(body: DatasetCreate, caller: DatasetCaller, state: State) -> JsonResponse:
+    with state.db.session() as session:
+        dataset = datasets.create(session, caller=caller, **body.model_dump())
+        return JsonResponse(dataset_public(dataset), status_code=200)
+
+
+@router.get("")
+def list_datasets(
+    caller: DatasetCaller, state: State, page: int = Query(1), limit: int = Query(20), keyword: str | None = None
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        result = datasets.list_page(session, caller=caller, page=page, limit=limit, keyword=keyword, api=True)
+        return {
+            "data": _with_stats(session, result.items),
+            "has_more": result.has_more,
+            "limit": result.limit,
+            "total": result.total,
+            "page": result.page,
+        }
+
+
+@router.get("/{dataset_id}")
+def get_dataset(dataset_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return _with_stats(session, [datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)])[0]
+
+
+@router.patch("/{dataset_id}")
+def update_dataset(dataset_id: str, body: dict[str, Any], caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        dataset = datasets.update(session, caller=caller, dataset_id=dataset_id, changes=body, api=True)
+        return _with_stats(session, [dataset])[0]
+
+
+@router.delete("/{dataset_id}", status_code=204)
+def delete_dataset(dataset_id: str, caller: DatasetCaller, state: State) -> Response:
+    with state.db.session() as session:
+        datasets.remove(session, caller=caller, dataset_id=dataset_id, api=True)
+    return Response(status_code=204)
+
+
+def _created(state: Any, caller: Caller, dataset_id: str, body: DocumentText, upload: Any = None) -> dict[str, Any]:
+    with state.db.session() as session:
+        record = None
+        if upload is not None:
+            filename, data = upload
+            record = files.save_upload(
+                session,
+                state.storage,
+                tenant_id=caller.tenant_id,
+                filename=filename,
+                data=data,
+                created_by_role="account",
+                created_by=caller.account_id,
+                limits=state.size_limits,
+                allowed_kinds=frozenset({"document"}),
+            )
+        new = documents.create(
+            session,
+            state.storage,
+            caller=caller,
+            dataset_id=dataset_id,
+            name=body.name or (record.name if record else ""),
+            text=body.text if record is None else None,
+            upload=record,
+            indexing_technique=body.indexing_technique,
+            doc_form=body.doc_form,
+            doc_language=body.doc_language,
+            process_rule=body.process_rule,
+            retrieval_model=body.retrieval_model,
+            embedding_model=body.embedding_model,
+            embedding_model_provider=body.embedding_model_provider,
+            api=True,
+        )
+        _enqueue_index(state, session, new.document.id)
+        result = {"document": document_public(new.document), "batch": new.batch}
+    state.extras["jobs"].wake()
+    return result
+
+
+@router.post("/{dataset_id}/document/create-by-text")
+@router.post("/{dataset_id}/document/create_by_text")
+def create_by_text(dataset_id: str, body: DocumentText, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    if not body.name:
+        raise InvalidParamError("name is required.", params="name")
+    return _created(state, caller, dataset_id, body)
+
+
+async def _multipart(request: Request) -> tuple[tuple[str | None, bytes], DocumentText]:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise NoFileUploadedError()
+    async with request.form(max_files=4, max_fields=16) as form:
+        uploads = [v for v in form.getlist("file") if isinstance(v, StarletteUpload)]
+        if not uploads:
+            raise NoFileUploadedError()
+        if len(uploads) > 1:
+            raise TooManyFilesError()
+        raw = form.get("data")
+        try:
+            data = json.loads(raw) if isinstance(raw, str) and raw else {}
+        except json.JSONDecodeError as exc:
+            raise InvalidParamError("data must be a JSON string.", params="data") from exc
+        if not isinstance(data, dict):
+            raise InvalidParamError("data must be a JSON object.", params="data")
+        content = await uploads[0].read(64 * 1024 * 1024)
+        return (uploads[0].filename, content), DocumentText(**data)
+
+
+@router.post("/{dataset_id}/document/create-by-file")
+@router.post("/{dataset_id}/document/create_by_file")
+async def create_by_file(dataset_id: str, request: Request, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    upload, body = await _multipart(request)
+    return await run_in_threadpool(_created, state, caller, dataset_id, body, upload)
+
+
+def _replace_text(
+    state: Any, caller: Caller, dataset_id: str, document_id: str, body: DocumentText, upload: Any = None
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        if document.indexing_status in documents.RUNNING:
+            raise documents.DocumentIndexingError("Cannot update a document during indexing.")
+        if upload is not None:
+            filename, data = upload
+            record = files.save_upload(
+                session,
+                state.storage,
+                tenant_id=caller.tenant_id,
+                filename=filename,
+                data=data,
+                created_by_role="account",
+                created_by=caller.account_id,
+                limits=state.size_limits,
+                allowed_kinds=frozenset({"document"}),
+            )
+            document.source_text_key = record.key
+            document.data_source_info = {"upload_file_id": record.id}
+        elif body.text:
+            key = f"datasets/{document.dataset_id}/{document.id}.txt"
+            state.storage.save(key, body.text.encode())
+            document.source_text_key = key
+        if body.name:
+            document.name = body.name[:255]
+        if body.process_rule is not None:
+            document.process_rule = documents.check_process_rule(body.process_rule)
+        document.indexing_status, document.error, document.completed_at = "waiting", None, None
+        _enqueue_index(state, session, document.id)
+        result = {"document": document_public(document), "batch": document.batch}
+    state.extras["jobs"].wake()
+    return result
+
+
+@router.post("/{dataset_id}/documents/{document_id}/update-by-text")
+@router.post("/{dataset_id}/documents/{document_id}/update_by_text")
+def update_by_text(
+    dataset_id: str, document_id: str, body: DocumentText, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    return _replace_text(state, caller, dataset_id, document_id, body)
+
+
+@router.post("/{dataset_id}/documents/{document_id}/update-by-file")
+@router.post("/{dataset_id}/documents/{document_id}/update_by_file")
+async def update_by_file(
+    dataset_id: str, document_id: str, request: Request, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    upload, body = await _multipart(request)
+    return await run_in_threadpool(_replace_text, state, caller, dataset_id, document_id, body, upload)
+
+
+@router.get("/{dataset_id}/documents/{batch}/indexing-status")
+def indexing_status(dataset_id: str, batch: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows = documents.by_batch(session, caller=caller, dataset_id=dataset_id, batch=batch, api=True)
+        counts = documents.completed_segments(session, [d.id for d in rows])
+        return {"data": [indexing_status_public(d, *counts[d.id]) for d in rows]}
+
+
+@router.get("/{dataset_id}/documents")
+def list_documents(
+    dataset_id: str,
+    caller: DatasetCaller,
+    state: State,
+    page: int = Query(1),
+    limit: int = Query(20),
+    keyword: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows, total = documents.list_page(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            page=page,
+            limit=limit,
+            keyword=keyword,
+            status=status,
+            api=True,
+        )
+        return {
+            "data": [document_public(d) for d in rows],
+            "has_more": page * limit < total,
+            "limit": limit,
+            "total": total,
+            "page": page,
+        }
+
+
+@router.get("/{dataset_id}/documents/{document_id}")
+def get_document(dataset_id: str, document_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return document_public(
+            documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        )
+
+
+@router.delete("/{dataset_id}/documents/{document_id}", status_code=204)
+def delete_document(dataset_id: str, document_id: str, caller: DatasetCaller, state: State) -> Response:
+    with state.db.session() as session:
+        documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+    return Response(status_code=204)
+
+
+@router.patch("/{dataset_id}/documents/status/{action}")
+def document_status(
+    dataset_id: str, action: str, body: StatusBody, caller: DatasetCaller, state: State
+) -> dict[str, str]:
+    with state.db.session() as session:
+        documents.set_status(
+            session, caller=caller, dataset_id=dataset_id, document_ids=body.document_ids, action=action, api=True
+        )
+        for document_id in body.document_ids:
+            state.extras["jobs"].enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
+    state.extras["jobs"].wake()
+    return {"result": "success"}
+
+
+@router.post("/{dataset_id}/documents/{document_id}/segments")
+def add_segments(
+    dataset_id: str, document_id: str, body: SegmentsCreate, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        created, document = segments.add(
+            session, caller=caller, dataset_id=dataset_id, document_id=document_id, items=body.segments, api=True
+        )
+        state.extras["jobs"].enqueue_in(session, segments.SYNC_JOB, {"document_id": document.id})
+        result = {"data": [segment_public(s) for s in created], "doc_form": document.doc_form}
+    state.extras["jobs"].wake()
+    return result
+
+
+@router.get("/{dataset_id}/documents/{document_id}/segments")
+def list_segments(
+    dataset_id: str,
+    document_id: str,
+    caller: DatasetCaller,
+    state: State,
+    status: list[str] | None = Query(None),
+    keyword: str | None = None,
+    page: int = Query(1),
+    limit: int = Query(20),
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows, total, document = segments.list_page(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            statuses=status,
+            keyword=keyword,
+            page=page,
+            limit=limit,
+            api=True,
+        )
+        return {
+            "data": [segment_public(s, segments.child_chunks(session, segment=s)) for s in rows],
+            "doc_form": document.doc_form,
+            "total": total,
+            "has_more": page * limit < total,
+            "limit": limit,
+            "page": page,
+        }
+
+
+@router.get("/{dataset_id}/documents/{document_id}/segments/{segment_id}")
+def get_segment(
+    dataset_id: str, document_id: str, segment_id: str, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        segment = segments.get(
+            session, caller=caller, dataset_id=dataset_id, document_id=document_id, segment_id=segment_id, api=True
+        )
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        return {
+            "data": segment_public(segment, segments.child_chunks(session, segment=segment)),
+            "doc_form": document.doc_form,
+        }
+
+
+@router.post("/{dataset_id}/documents/{document_id}/segments/{segment_id}")
+def update_segment(
+    dataset_id: str, document_id: str, segment_id: str, body: SegmentUpdate, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        segment = segments.update(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            changes=body.segment,
+            api=True,
+        )
+        state.extras["jobs"].enqueue_in(session, segments.SYNC_JOB, {"document_id": segment.document_id})
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        result = {"data": segment_public(segment), "doc_form": document.doc_form}
+    state.extras["jobs"].wake()
+    return result
+
+
+@router.delete("/{dataset_id}/documents/{document_id}/segments/{segment_id}", status_code=204)
+def delete_segment(dataset_id: str, document_id: str, segment_id: str, caller: DatasetCaller, state: State) -> Response:
+    with state.db.session() as session:
+        segments.remove(
+            session, caller=caller, dataset_id=dataset_id, document_id=document_id, segment_id=segment_id, api=True
+        )
+        state.extras["jobs"].enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
+    state.extras["jobs"].wake()
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Knowledge bases: datasets, documents and segments, indexing jobs, retrieval."""

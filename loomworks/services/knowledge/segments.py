@@ -1,0 +1,184 @@
+"""Segments (chunks) of a document: listed, added, edited, enabled/disabled, deleted.
+
+Every change marks the segment for re-indexing; the `sync_segments` job brings the vector and
+keyword indexes in line (idempotent: it indexes what the rows say at the time it runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loomworks.core.clock import now
+from loomworks.core.errors import ForbiddenError, InvalidParamError, NotFoundError
+from loomworks.services.caller import Caller
+from loomworks.services.knowledge import documents
+from loomworks.store.tables import ChildChunk, Document, Segment
+
+SYNC_JOB = "sync_segments"
+STATUSES = ("waiting", "indexing", "completed", "error", "re_segment")
+
+
+def content_hash(content: str, answer: str | None = None) -> str:
+    return hashlib.sha256(f"{content}\x00{answer or ''}".encode()).hexdigest()
+
+
+def word_count(text: str) -> int:
+    return len(text)
+
+
+def _document(session: Session, caller: Caller, dataset_id: str, document_id: str, api: bool) -> Document:
+    return documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=api)
+
+
+def list_page(
+    session: Session,
+    *,
+    caller: Caller,
+    dataset_id: str,
+    document_id: str,
+    statuses: list[str] | None = None,
+    keyword: str | None = None,
+    page: int = 1,
+    limit: int = 20,
+    api: bool = False,
+) -> tuple[list[Segment], int, Document]:
+    document = _document(session, caller, dataset_id, document_id, api)
+    if not 1 <= limit <= 100:
+        raise InvalidParamError("limit must be between 1 and 100.", params="limit")
+    query = select(Segment).where(Segment.document_id == document.id)
+    if statuses:
+        query = query.where(Segment.status.in_(statuses))
+    if keyword:
+        escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Segment.content.ilike(f"%{escaped}%", escape="\\"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(Segment.position).offset((page - 1) * limit).limit(limit)))
+    return rows, total, document
+
+
+def get(
+    session: Session, *, caller: Caller, dataset_id: str, document_id: str, segment_id: str, api: bool = False
+) -> Segment:
+    document = _document(session, caller, dataset_id, document_id, api)
+    segment = session.scalar(select(Segment).where(Segment.id == segment_id, Segment.document_id == document.id))
+    if segment is None:
+        raise NotFoundError("Segment not found.")
+    return segment
+
+
+def _check_content(item: Any, doc_form: str) -> tuple[str, str | None, list[str]]:
+    if not isinstance(item, dict) or not isinstance(item.get("content"), str) or not item["content"].strip():
+        raise InvalidParamError("Segment content is empty.", params="content")
+    answer = item.get("answer")
+    if doc_form == "qa_model" and (not isinstance(answer, str) or not answer.strip()):
+        raise InvalidParamError("Answer is required in a Q&A document.", params="answer")
+    keywords = item.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise InvalidParamError("keywords must be a list of strings.", params="keywords")
+    return item["content"], answer if isinstance(answer, str) else None, keywords
+
+
+def add(
+    session: Session, *, caller: Caller, dataset_id: str, document_id: str, items: list[Any], api: bool = False
+) -> tuple[list[Segment], Document]:
+    if not caller.can_edit_datasets:
+        raise ForbiddenError()
+    document = _document(session, caller, dataset_id, document_id, api)
+    if document.indexing_status != "completed" or not document.enabled:
+        raise NotFoundError("Document is not completed or is disabled.")
+    if not isinstance(items, list) or not items:
+        raise InvalidParamError("segments is required.", params="segments")
+    position = int(
+        session.scalar(select(func.coalesce(func.max(Segment.position), 0)).where(Segment.document_id == document.id))
+        or 0
+    )
+    created = []
+    for item in items:
+        content, answer, keywords = _check_content(item, document.doc_form)
+        position += 1
+        segment = Segment(
+            tenant_id=document.tenant_id,
+            dataset_id=document.dataset_id,
+            document_id=document.id,
+            position=position,
+            content=content,
+            answer=answer,
+            word_count=word_count(content) + word_count(answer or ""),
+            keywords=keywords,
+            index_node_hash=content_hash(content, answer),
+            status="waiting",
+            created_by=caller.account_id,
+        )
+        session.add(segment)
+        created.append(segment)
+    session.flush()
+    for segment in created:
+        segment.index_node_id = segment.id
+    document.word_count += sum(s.word_count for s in created)
+    return created, document
+
+
+def update(
+    session: Session,
+    *,
+    caller: Caller,
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    changes: dict[str, Any],
+    api: bool = False,
+) -> Segment:
+    if not caller.can_edit_datasets:
+        raise ForbiddenError()
+    segment = get(
+        session, caller=caller, dataset_id=dataset_id, document_id=document_id, segment_id=segment_id, api=api
+    )
+    document = session.get(Document, segment.document_id)
+    assert document is not None
+    if document.archived:
+        raise documents.ArchivedDocumentImmutableError()
+    if "enabled" in changes and changes["enabled"] is not None:
+        segment.enabled = bool(changes["enabled"])
+        segment.disabled_at = None if segment.enabled else now()
+        segment.disabled_by = None if segment.enabled else caller.account_id
+    if changes.get("content") is not None:
+        content, answer, keywords = _check_content(
+            {
+                "content": changes["content"],
+                "answer": changes.get("answer", segment.answer),
+                "keywords": changes.get("keywords", segment.keywords),
+            },
+            document.doc_form,
+        )
+        document.word_count += word_count(content) + word_count(answer or "") - segment.word_count
+        segment.content, segment.answer, segment.keywords = content, answer, keywords
+        segment.word_count = word_count(content) + word_count(answer or "")
+        segment.index_node_hash = content_hash(content, answer)
+    segment.status = "waiting"
+    segment.updated_by = caller.account_id
+    return segment
+
+
+def remove(
+    session: Session, *, caller: Caller, dataset_id: str, document_id: str, segment_id: str, api: bool = False
+) -> Segment:
+    if not caller.can_edit_datasets:
+        raise ForbiddenError()
+    segment = get(
+        session, caller=caller, dataset_id=dataset_id, document_id=document_id, segment_id=segment_id, api=api
+    )
+    document = session.get(Document, segment.document_id)
+    if document is not None:
+        document.word_count = max(document.word_count - segment.word_count, 0)
+    session.delete(segment)
+    return segment
+
+
+def child_chunks(session: Session, *, segment: Segment) -> list[ChildChunk]:
+    return list(
+        session.scalars(select(ChildChunk).where(ChildChunk.segment_id == segment.id).order_by(ChildChunk.position))
+    )
