@@ -99,3 +99,13 @@ def configured_app(owner: Any, mode: str = "chat", **changes: Any) -> tuple[dict
 def sse_events(response: Any) -> list[dict[str, Any]]:
     """The JSON events of a finished SSE response (pings and other lines skipped)."""
     return [json.loads(block[len("data: ") :]) for block in response.text.split("\n\n") if block.startswith("data: ")]
+
+
+class ScriptedSpeech:
+    """Speech models for tests: transcripts name the audio's size; speech is the text as bytes."""
+
+    async def transcribe(self, *, tenant_id: str, audio: bytes, filename: str) -> str:
+        return f"heard {len(audio)} bytes of {filename}"
+
+    async def synthesize(self, *, tenant_id: str, text: str, voice: str | None) -> tuple[bytes, str]:
+        return f"{voice or 'default'}:{text}".encode(), "audio/mpeg"

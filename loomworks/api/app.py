@@ -19,7 +19,8 @@ from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
 from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
-from loomworks.services.model_gateway import WorkspaceModels
+from loomworks.services.model_gateway import WorkspaceModels, WorkspaceSpeech
+from loomworks.services.speech import SpeechModels
 from loomworks.store.db import Database
 from loomworks.store.storage import LocalStorage
 from loomworks.tasks.queue import JobQueue
@@ -27,7 +28,9 @@ from loomworks.tasks.queue import JobQueue
 log = logging.getLogger("loomworks.server")
 
 
-def build_state(settings: Settings, *, models: ModelResolver | None = None) -> ServerState:
+def build_state(
+    settings: Settings, *, models: ModelResolver | None = None, speech: SpeechModels | None = None
+) -> ServerState:
     """Open the database and storage that `settings` name (creating the data directory).
 
     `models` finds the model an app uses; by default the workspace's configured providers.
@@ -48,6 +51,7 @@ def build_state(settings: Settings, *, models: ModelResolver | None = None) -> S
     )
     state.extras["chat"] = ChatService(db, models or WorkspaceModels(), storage=state.storage)
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
+    state.extras["speech"] = speech or WorkspaceSpeech()
     return state
 
 

@@ -103,3 +103,12 @@ ConversationCompletedError = error_class("conversation_completed", 400, "The con
 ConversationBusyError = error_class(
     "conversation_busy", 409, "Another answer in this conversation is still being generated. Try again when it ends."
 )
+NoAudioUploadedError = error_class("no_audio_uploaded", 400, "Please upload your audio.")
+AudioTooLargeError = error_class("audio_too_large", 413, "Audio size exceeded.")
+UnsupportedAudioTypeError = error_class("unsupported_audio_type", 415, "Audio type not allowed.")
+ProviderNotSupportSpeechToTextError = error_class(
+    "provider_not_support_speech_to_text", 400, "Provider not support speech to text."
+)
+ProviderNotSupportTextToSpeechError = error_class(
+    "provider_not_support_text_to_speech", 400, "Provider not support text to speech."
+)

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from loomworks.api.service import app_info, chat, datasets, files
+from loomworks.api.service import app_info, audio, chat, datasets, files
 
 router = APIRouter(prefix="/v1")
-for module in (app_info, files, chat, datasets):
+for module in (app_info, files, chat, audio, datasets):
     router.include_router(module.router)
