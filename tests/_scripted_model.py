@@ -109,3 +109,17 @@ class ScriptedSpeech:
 
     async def synthesize(self, *, tenant_id: str, text: str, voice: str | None) -> tuple[bytes, str]:
         return f"{voice or 'default'}:{text}".encode(), "audio/mpeg"
+
+
+async def scripted_embed(tenant_id: str, provider: str, model: str, texts: list[str]) -> list[list[float]]:
+    """Bag-of-words vectors over hashed lower-case words: equal word sets give similarity 1."""
+    import re
+    import zlib
+
+    vectors = []
+    for text in texts:
+        vector = [0.0] * 64
+        for word in re.findall(r"\w+", text.lower()):
+            vector[zlib.crc32(word.encode()) % 64] += 1.0
+        vectors.append(vector)
+    return vectors

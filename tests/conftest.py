@@ -24,7 +24,7 @@ from loomworks.core.config import Settings
 from loomworks.store.db import Database
 from loomworks.store.tables import Base
 from tests._console import OWNER_EMAIL, OWNER_PASSWORD, Console
-from tests._scripted_model import ScriptedModels, ScriptedSpeech
+from tests._scripted_model import ScriptedModels, ScriptedSpeech, scripted_embed
 
 PG_ADMIN_DSN = os.environ.get("LOOMWORKS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", "postgresql"]
@@ -136,7 +136,7 @@ def models() -> ScriptedModels:
 
 @pytest.fixture
 def chat_client(settings: Settings, models: ScriptedModels) -> Iterator[TestClient]:
-    state = build_state(settings, models=models, speech=ScriptedSpeech())
+    state = build_state(settings, models=models, speech=ScriptedSpeech(), embed=scripted_embed)
     with TestClient(create_app(settings, state=state)) as test_client:
         yield test_client
 

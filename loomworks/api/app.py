@@ -17,6 +17,7 @@ from loomworks.api.deps import ServerState, State
 from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
+from loomworks.services.annotations import AnnotationReplier, Embed
 from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
 from loomworks.services.model_gateway import WorkspaceModels, WorkspaceSpeech
@@ -29,7 +30,11 @@ log = logging.getLogger("loomworks.server")
 
 
 def build_state(
-    settings: Settings, *, models: ModelResolver | None = None, speech: SpeechModels | None = None
+    settings: Settings,
+    *,
+    models: ModelResolver | None = None,
+    speech: SpeechModels | None = None,
+    embed: Embed | None = None,
 ) -> ServerState:
     """Open the database and storage that `settings` name (creating the data directory).
 
@@ -49,7 +54,9 @@ def build_state(
             login_lock_minutes=settings.login_lock_minutes,
         ),
     )
-    state.extras["chat"] = ChatService(db, models or WorkspaceModels(), storage=state.storage)
+    state.extras["chat"] = ChatService(
+        db, models or WorkspaceModels(), storage=state.storage, annotations=AnnotationReplier(embed)
+    )
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
     state.extras["speech"] = speech or WorkspaceSpeech()
     return state

@@ -112,3 +112,4 @@ ProviderNotSupportSpeechToTextError = error_class(
 ProviderNotSupportTextToSpeechError = error_class(
     "provider_not_support_text_to_speech", 400, "Provider not support text to speech."
 )
+InvalidActionError = error_class("invalid_action", 400, "Invalid action.")

@@ -2,8 +2,19 @@
 
 from fastapi import APIRouter
 
-from loomworks.api.console import account, api_keys, app_runs, apps, auth, logs, setup, workflows, workspaces
+from loomworks.api.console import (
+    account,
+    annotations,
+    api_keys,
+    app_runs,
+    apps,
+    auth,
+    logs,
+    setup,
+    workflows,
+    workspaces,
+)
 
 router = APIRouter(prefix="/console/api")
-for module in (setup, auth, account, workspaces, apps, app_runs, workflows, logs, api_keys):
+for module in (setup, auth, account, workspaces, apps, app_runs, workflows, logs, annotations, api_keys):
     router.include_router(module.router)

@@ -32,7 +32,8 @@ from loomworks.core.errors import (
     error_class,
 )
 from loomworks.core.ids import new_id
-from loomworks.services import conversations, end_users, message_files
+from loomworks.services import annotations, conversations, end_users, message_files
+from loomworks.services.annotations import AnnotationReplier, Reply
 from loomworks.services.app_config import normalise_model_config
 from loomworks.services.chat import followups, moderation, prompt
 from loomworks.services.chat import inputs as input_form
@@ -108,6 +109,7 @@ class Outcome:
     error: str | None = None
     prompt_messages: list[dict[str, Any]] = field(default_factory=list)
     latency: float = 0.0
+    annotation: Reply | None = None
 
 
 class ChatService:
@@ -119,12 +121,14 @@ class ChatService:
         resolver: ModelResolver,
         *,
         storage: Storage | None = None,
+        annotations: AnnotationReplier | None = None,
         tasks: TaskRegistry | None = None,
         locks: ConversationLocks | None = None,
     ) -> None:
         self.db = db
         self.resolver = resolver
         self.storage = storage
+        self.annotations = annotations
         self.tasks = tasks or TaskRegistry()
         self.locks = locks or ConversationLocks()
         self._background: set[asyncio.Task[None]] = set()
@@ -285,7 +289,7 @@ class ChatService:
             if turn.conversation is None and turn.is_chat and turn.request.auto_generate_name:
                 self._in_background(self._name_new_conversation(turn))
             end = self._base(turn, "message_end")
-            end["metadata"] = {"usage": outcome.usage.as_dict(), "retriever_resources": []}
+            end["metadata"] = self._metadata(outcome)
             yield end
         except LoomworksError as exc:
             outcome.status, outcome.error = "error", exc.message
@@ -309,6 +313,12 @@ class ChatService:
             if verdict.flagged:
                 outcome.answer = verdict.preset_response
                 yield {**self._base(turn, "message"), "answer": verdict.preset_response}
+                return
+        if self.annotations is not None and turn.is_chat:
+            reply = await self.annotations.find(self.db.session, app=turn.request.app, question=turn.request.query)
+            if reply is not None:
+                outcome.answer, outcome.annotation = reply.answer, reply
+                yield {**self._base(turn, "message"), "answer": reply.answer}
                 return
         request = self._request(turn)
         outcome.prompt_messages = request.messages
@@ -360,6 +370,17 @@ class ChatService:
             }
         )
         return body
+
+    @staticmethod
+    def _metadata(outcome: Outcome) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"usage": outcome.usage.as_dict(), "retriever_resources": []}
+        if outcome.annotation is not None:
+            reply = outcome.annotation
+            metadata["annotation_reply"] = {
+                "id": reply.annotation_id,
+                "account": {"id": reply.account_id, "name": reply.account_name},
+            }
+        return metadata
 
     # -- follow-ups ---------------------------------------------------------------------------------
 
@@ -485,13 +506,24 @@ class ChatService:
                     provider_response_latency=outcome.latency,
                     status=outcome.status,
                     error=outcome.error,
-                    message_metadata={"usage": usage.as_dict(), "retriever_resources": []},
+                    message_metadata=self._metadata(outcome),
                     invoke_from=request.invoke_from,
                     from_source=from_source,
                     from_end_user_id=turn.owner.end_user_id,
                     from_account_id=turn.owner.account_id,
                 )
             )
+            if outcome.annotation is not None:
+                annotations.record_hit(
+                    session,
+                    app=app,
+                    reply=outcome.annotation,
+                    question=request.query or "",
+                    message_id=turn.message_id,
+                    source=request.invoke_from,
+                    account_id=turn.owner.account_id,
+                    end_user_id=turn.owner.end_user_id,
+                )
             for item in turn.files:
                 session.add(
                     MessageFile(

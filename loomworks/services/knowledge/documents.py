@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loomworks.core.clock import now
-from loomworks.core.errors import ForbiddenError, InvalidParamError, NotFoundError, error_class
+from loomworks.core.errors import ForbiddenError, InvalidActionError, InvalidParamError, NotFoundError, error_class
 from loomworks.core.ids import new_id
 from loomworks.services.caller import Caller
 from loomworks.services.knowledge import datasets
@@ -24,7 +24,6 @@ ArchivedDocumentImmutableError = error_class(
 DatasetNotInitializedError = error_class(
     "dataset_not_initialized", 400, "The dataset is still being initialized or indexing. Please wait a moment."
 )
-InvalidActionError = error_class("invalid_action", 400, "Invalid action.")
 DOC_FORMS = ("text_model", "qa_model", "hierarchical_model")
 PROCESS_MODES = ("automatic", "custom", "hierarchical")
 PRE_RULES = ("remove_extra_spaces", "remove_urls_emails")
