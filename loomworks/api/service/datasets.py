@@ -154,7 +154,7 @@ def _created(state: Any, caller: Caller, dataset_id: str, body: DocumentText, up
 
 
 @router.post("/{dataset_id}/document/create-by-text")
-@router.post("/{dataset_id}/document/create_by_text")
+@router.post("/{dataset_id}/document/create_by_text", include_in_schema=False)
 def create_by_text(dataset_id: str, body: DocumentText, caller: DatasetCaller, state: State) -> dict[str, Any]:
     if not body.name:
         raise InvalidParamError("name is required.", params="name")
@@ -182,7 +182,7 @@ async def _multipart(request: Request) -> tuple[tuple[str | None, bytes], Docume
 
 
 @router.post("/{dataset_id}/document/create-by-file")
-@router.post("/{dataset_id}/document/create_by_file")
+@router.post("/{dataset_id}/document/create_by_file", include_in_schema=False)
 async def create_by_file(dataset_id: str, request: Request, caller: DatasetCaller, state: State) -> dict[str, Any]:
     upload, body = await _multipart(request)
     return await run_in_threadpool(_created, state, caller, dataset_id, body, upload)
@@ -226,7 +226,7 @@ def _replace_text(
 
 
 @router.post("/{dataset_id}/documents/{document_id}/update-by-text")
-@router.post("/{dataset_id}/documents/{document_id}/update_by_text")
+@router.post("/{dataset_id}/documents/{document_id}/update_by_text", include_in_schema=False)
 def update_by_text(
     dataset_id: str, document_id: str, body: DocumentText, caller: DatasetCaller, state: State
 ) -> dict[str, Any]:
@@ -234,7 +234,7 @@ def update_by_text(
 
 
 @router.post("/{dataset_id}/documents/{document_id}/update-by-file")
-@router.post("/{dataset_id}/documents/{document_id}/update_by_file")
+@router.post("/{dataset_id}/documents/{document_id}/update_by_file", include_in_schema=False)
 async def update_by_file(
     dataset_id: str, document_id: str, request: Request, caller: DatasetCaller, state: State
 ) -> dict[str, Any]:
