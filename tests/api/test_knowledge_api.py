@@ -112,3 +112,43 @@ def test_dataset_keys_and_scopes(owner: Console, client: TestClient) -> None:
     other = _key(owner)
     assert client.get(f"/v1/datasets/{dataset['id']}", headers=other).status_code == 404
     assert client.get("/v1/datasets", headers=other).json()["total"] == 0
+
+
+def test_console_dataset_from_uploads(owner: Console) -> None:
+    dataset = owner.post("/datasets", json={"name": "Console KB", "indexing_technique": "economy"})
+    assert dataset.status_code == 201
+    dataset_id = dataset.json()["id"]
+    assert owner.get("/files/upload").json()["file_size_limit"] == 15
+    upload = owner.post(
+        "/files/upload",
+        params={"source": "datasets"},
+        files={"file": ("faq.md", b"# FAQ\n\nQ: hours?\nA: 9-5.", "text/markdown")},
+    )
+    assert upload.status_code == 201
+    image = owner.post("/files/upload", params={"source": "datasets"}, files={"file": ("x.png", b"\x89PNG\r\n\x1a\n")})
+    assert image.status_code == 415
+    created = owner.post(
+        f"/datasets/{dataset_id}/documents",
+        json={
+            "data_source": {
+                "type": "upload_file",
+                "info_list": {"data_source_type": "upload_file", "file_info_list": {"file_ids": [upload.json()["id"]]}},
+            },
+            "process_rule": {"mode": "automatic"},
+        },
+    )
+    assert created.status_code == 200, created.text
+    batch = created.json()["batch"]
+    status = owner.get(f"/datasets/{dataset_id}/batch/{batch}/indexing-status").json()["data"]
+    assert status[0]["indexing_status"] == "waiting"
+    listed = owner.get(f"/datasets/{dataset_id}/documents").json()
+    assert [d["name"] for d in listed["data"]] == ["faq.md"]
+    document_id = listed["data"][0]["id"]
+    assert owner.patch(f"/datasets/{dataset_id}/documents/{document_id}/processing/pause").status_code == 200
+    assert owner.get(f"/datasets/{dataset_id}/documents/{document_id}").json()["display_status"] == "paused"
+    missing = owner.post(
+        f"/datasets/{dataset_id}/documents",
+        json={"data_source": {"type": "upload_file", "info_list": {"file_info_list": {"file_ids": ["nope"]}}}},
+    )
+    assert missing.status_code == 404
+    assert owner.get("/datasets").json()["data"][0]["document_count"] == 1

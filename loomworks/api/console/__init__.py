@@ -9,6 +9,8 @@ from loomworks.api.console import (
     app_runs,
     apps,
     auth,
+    datasets,
+    files,
     logs,
     setup,
     workflows,
@@ -16,5 +18,18 @@ from loomworks.api.console import (
 )
 
 router = APIRouter(prefix="/console/api")
-for module in (setup, auth, account, workspaces, apps, app_runs, workflows, logs, annotations, api_keys):
+for module in (
+    setup,
+    auth,
+    account,
+    workspaces,
+    apps,
+    app_runs,
+    workflows,
+    logs,
+    annotations,
+    api_keys,
+    files,
+    datasets,
+):
     router.include_router(module.router)

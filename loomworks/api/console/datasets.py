@@ -1,0 +1,342 @@
+"""Knowledge in the console (Dify's console paths): datasets, documents from uploads, segments, actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from loomworks.api.deps import CurrentCaller, State
+from loomworks.api.knowledge_views import (
+    dataset_public,
+    document_public,
+    indexing_status_public,
+    segment_public,
+)
+from loomworks.core.errors import InvalidParamError, NotFoundError
+from loomworks.services.knowledge import datasets, documents, segments
+from loomworks.store.tables import UploadFile
+
+router = APIRouter(prefix="/datasets", tags=["console: knowledge"])
+
+
+class DatasetCreate(BaseModel):
+    name: Any = None
+    description: str = ""
+    indexing_technique: str | None = None
+    permission: str = "only_me"
+    provider: str = "vendor"
+    external_knowledge_api_id: str | None = None
+    external_knowledge_id: str | None = None
+
+
+class DocumentsCreate(BaseModel):
+    data_source: dict[str, Any]
+    indexing_technique: str | None = None
+    process_rule: dict[str, Any] | None = None
+    doc_form: str | None = None
+    doc_language: str | None = None
+    retrieval_model: dict[str, Any] | None = None
+    embedding_model: str | None = None
+    embedding_model_provider: str | None = None
+
+
+class SegmentBody(BaseModel):
+    content: str
+    answer: str | None = None
+    keywords: list[str] | None = None
+
+
+def _jobs(state: Any) -> Any:
+    return state.extras["jobs"]
+
+
+@router.get("")
+def list_datasets(
+    caller: CurrentCaller, state: State, page: int = Query(1), limit: int = Query(20), keyword: str | None = None
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        result = datasets.list_page(session, caller=caller, page=page, limit=limit, keyword=keyword)
+        stats = datasets.stats(session, dataset_ids=[d.id for d in result.items])
+        return {
+            "data": [dataset_public(d, stats[d.id]) for d in result.items],
+            "has_more": result.has_more,
+            "limit": result.limit,
+            "total": result.total,
+            "page": result.page,
+        }
+
+
+@router.post("", status_code=201)
+def create_dataset(body: DatasetCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return dataset_public(datasets.create(session, caller=caller, **body.model_dump()))
+
+
+@router.get("/{dataset_id}")
+def get_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
+        return dataset_public(dataset, datasets.stats(session, dataset_ids=[dataset.id])[dataset.id])
+
+
+@router.patch("/{dataset_id}")
+def update_dataset(dataset_id: str, body: dict[str, Any], caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return dataset_public(datasets.update(session, caller=caller, dataset_id=dataset_id, changes=body))
+
+
+@router.delete("/{dataset_id}", status_code=204)
+def delete_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> Response:
+    with state.db.session() as session:
+        datasets.remove(session, caller=caller, dataset_id=dataset_id)
+    return Response(status_code=204)
+
+
+def _file_ids(data_source: dict[str, Any]) -> list[str]:
+    info = data_source.get("info_list") or {}
+    ids = (info.get("file_info_list") or {}).get("file_ids") or []
+    if data_source.get("type", info.get("data_source_type")) != "upload_file" or not ids:
+        raise InvalidParamError("data_source must list uploaded file ids.", params="data_source")
+    return [str(i) for i in ids]
+
+
+@router.post("/{dataset_id}/documents")
+def create_documents(dataset_id: str, body: DocumentsCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    """Create one document per uploaded file (one batch) and queue their indexing."""
+    ids = _file_ids(body.data_source)
+    with state.db.session() as session:
+        uploads = {
+            u.id: u
+            for u in session.scalars(
+                select(UploadFile).where(UploadFile.id.in_(ids), UploadFile.tenant_id == caller.tenant_id)
+            )
+        }
+        created = []
+        batch = None
+        for file_id in ids:
+            upload = uploads.get(file_id)
+            if upload is None:
+                raise NotFoundError("File not found.")
+            new = documents.create(
+                session,
+                state.storage,
+                caller=caller,
+                dataset_id=dataset_id,
+                name=upload.name,
+                upload=upload,
+                indexing_technique=body.indexing_technique,
+                doc_form=body.doc_form,
+                doc_language=body.doc_language,
+                process_rule=body.process_rule,
+                retrieval_model=body.retrieval_model,
+                embedding_model=body.embedding_model,
+                embedding_model_provider=body.embedding_model_provider,
+                created_from="web",
+            )
+            if batch is not None:
+                new.document.batch = batch
+            batch = new.document.batch
+            created.append(new.document)
+            _jobs(state).enqueue_in(
+                session, documents.INDEX_JOB, {"document_id": new.document.id}, dedupe_key=new.document.id
+            )
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
+        result = {
+            "dataset": dataset_public(dataset),
+            "documents": [document_public(d) for d in created],
+            "batch": batch,
+        }
+    _jobs(state).wake()
+    return result
+
+
+@router.get("/{dataset_id}/documents")
+def list_documents(
+    dataset_id: str,
+    caller: CurrentCaller,
+    state: State,
+    page: int = Query(1),
+    limit: int = Query(20),
+    keyword: str | None = None,
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows, total = documents.list_page(
+            session, caller=caller, dataset_id=dataset_id, page=page, limit=limit, keyword=keyword
+        )
+        counts = documents.completed_segments(session, [d.id for d in rows])
+        data = []
+        for d in rows:
+            body = document_public(d)
+            body["completed_segments"], body["total_segments"] = counts[d.id]
+            data.append(body)
+        return {"data": data, "has_more": page * limit < total, "limit": limit, "total": total, "page": page}
+
+
+@router.get("/{dataset_id}/batch/{batch}/indexing-status")
+def batch_status(dataset_id: str, batch: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows = documents.by_batch(session, caller=caller, dataset_id=dataset_id, batch=batch)
+        counts = documents.completed_segments(session, [d.id for d in rows])
+        return {"data": [indexing_status_public(d, *counts[d.id]) for d in rows]}
+
+
+@router.get("/{dataset_id}/documents/{document_id}")
+def get_document(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return document_public(documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id))
+
+
+@router.get("/{dataset_id}/documents/{document_id}/indexing-status")
+def document_status(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+        return indexing_status_public(document, *documents.completed_segments(session, [document.id])[document.id])
+
+
+@router.delete("/{dataset_id}/documents/{document_id}", status_code=204)
+def delete_document(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> Response:
+    with state.db.session() as session:
+        documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+    return Response(status_code=204)
+
+
+@router.patch("/{dataset_id}/documents/status/{action}/batch")
+def documents_action(
+    dataset_id: str,
+    action: str,
+    caller: CurrentCaller,
+    state: State,
+    document_id: list[str] = Query(default_factory=list),
+) -> dict[str, str]:
+    with state.db.session() as session:
+        documents.set_status(session, caller=caller, dataset_id=dataset_id, document_ids=document_id, action=action)
+        for doc in document_id:
+            _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": doc})
+    _jobs(state).wake()
+    return {"result": "success"}
+
+
+@router.patch("/{dataset_id}/documents/{document_id}/processing/{action}")
+def processing(dataset_id: str, document_id: str, action: str, caller: CurrentCaller, state: State) -> dict[str, str]:
+    with state.db.session() as session:
+        if action == "pause":
+            documents.pause(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+        elif action == "resume":
+            documents.resume(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+            _jobs(state).enqueue_in(session, documents.INDEX_JOB, {"document_id": document_id}, dedupe_key=document_id)
+        else:
+            raise InvalidParamError("action must be pause or resume.", params="action")
+    _jobs(state).wake()
+    return {"result": "success"}
+
+
+@router.get("/{dataset_id}/documents/{document_id}/segments")
+def list_segments(
+    dataset_id: str,
+    document_id: str,
+    caller: CurrentCaller,
+    state: State,
+    page: int = Query(1),
+    limit: int = Query(20),
+    keyword: str | None = None,
+    status: list[str] | None = Query(None),
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows, total, document = segments.list_page(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            statuses=status,
+            keyword=keyword,
+            page=page,
+            limit=limit,
+        )
+        return {
+            "data": [segment_public(s, segments.child_chunks(session, segment=s)) for s in rows],
+            "limit": limit,
+            "total": total,
+            "total_pages": (total + limit - 1) // limit,
+            "page": page,
+            "doc_form": document.doc_form,
+            "has_more": page * limit < total,
+        }
+
+
+@router.post("/{dataset_id}/documents/{document_id}/segment")
+def add_segment(
+    dataset_id: str, document_id: str, body: SegmentBody, caller: CurrentCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        created, document = segments.add(
+            session, caller=caller, dataset_id=dataset_id, document_id=document_id, items=[body.model_dump()]
+        )
+        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document.id})
+        result = {"data": segment_public(created[0]), "doc_form": document.doc_form}
+    _jobs(state).wake()
+    return result
+
+
+@router.patch("/{dataset_id}/documents/{document_id}/segments/{segment_id}")
+def edit_segment(
+    dataset_id: str, document_id: str, segment_id: str, body: SegmentBody, caller: CurrentCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        segment = segments.update(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            changes=body.model_dump(),
+        )
+        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+        result = {"data": segment_public(segment), "doc_form": document.doc_form}
+    _jobs(state).wake()
+    return result
+
+
+@router.patch("/{dataset_id}/documents/{document_id}/segment/{action}")
+def segment_action(
+    dataset_id: str,
+    document_id: str,
+    action: str,
+    caller: CurrentCaller,
+    state: State,
+    segment_id: list[str] = Query(default_factory=list),
+) -> dict[str, str]:
+    if action not in ("enable", "disable"):
+        raise InvalidParamError("action must be enable or disable.", params="action")
+    with state.db.session() as session:
+        for sid in segment_id:
+            segments.update(
+                session,
+                caller=caller,
+                dataset_id=dataset_id,
+                document_id=document_id,
+                segment_id=sid,
+                changes={"enabled": action == "enable"},
+            )
+        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
+    _jobs(state).wake()
+    return {"result": "success"}
+
+
+@router.delete("/{dataset_id}/documents/{document_id}/segments", status_code=204)
+def delete_segments(
+    dataset_id: str,
+    document_id: str,
+    caller: CurrentCaller,
+    state: State,
+    segment_id: list[str] = Query(default_factory=list),
+) -> Response:
+    with state.db.session() as session:
+        for sid in segment_id:
+            segments.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id, segment_id=sid)
+        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
+    _jobs(state).wake()
+    return Response(status_code=204)
