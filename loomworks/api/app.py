@@ -12,8 +12,9 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from loomworks import __version__
-from loomworks.api import console, errors, file_preview, service, web
+from loomworks.api import console, errors, file_preview, metrics, service, web
 from loomworks.api.deps import ServerState, State
+from loomworks.api.metrics import ServerMetrics
 from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
@@ -54,8 +55,15 @@ def build_state(
             login_lock_minutes=settings.login_lock_minutes,
         ),
     )
+    server_metrics = ServerMetrics()
+    server_metrics.watch_jobs(db)
+    state.extras["metrics"] = server_metrics
     state.extras["chat"] = ChatService(
-        db, models or WorkspaceModels(), storage=state.storage, annotations=AnnotationReplier(embed)
+        db,
+        models or WorkspaceModels(),
+        storage=state.storage,
+        annotations=AnnotationReplier(embed),
+        usage_sink=server_metrics.record_usage,
     )
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
     state.extras["speech"] = speech or WorkspaceSpeech()
@@ -89,11 +97,12 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     )
     app.state.loom = server_state
     errors.install(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, metrics=server_state.extras["metrics"])
     app.include_router(console.router)
     app.include_router(service.router)
     app.include_router(web.router)
     app.include_router(file_preview.router)
+    app.include_router(metrics.router)
 
     @app.get("/health", tags=["health"])
     def health(state: State) -> dict[str, Any]:

@@ -62,8 +62,16 @@ def _validation_message(error: dict[str, Any], field: str) -> str:
     return f"{field}: {message}" if field else message
 
 
-async def _on_validation(_request: Request, exc: Exception) -> JsonResponse:
+def _count(request: Request, code: str) -> None:
+    state = getattr(request.app.state, "loom", None)
+    metrics = state.extras.get("metrics") if state is not None else None
+    if metrics is not None:
+        metrics.errors.inc(code=code)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
+    _count(request, "invalid_param")
     errors = list(exc.errors())
     for error in errors:
         if error.get("type") == "json_invalid" or (
@@ -75,14 +83,16 @@ async def _on_validation(_request: Request, exc: Exception) -> JsonResponse:
     return error_response("invalid_param", _validation_message(first, field), 400, params=field or None)
 
 
-async def _on_domain(_request: Request, exc: Exception) -> JsonResponse:
+async def _on_domain(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, LoomworksError)
+    _count(request, exc.code)
     return error_response(exc.code, exc.message, exc.status, exc.params)
 
 
-async def _on_http(_request: Request, exc: Exception) -> JsonResponse:
+async def _on_http(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
+    _count(request, code)
     detail = exc.detail if isinstance(exc.detail, str) else None
     if detail in (None, "Not Found", "Method Not Allowed"):
         detail = _STATUS_MESSAGES.get(exc.status_code, detail or code.replace("_", " ").capitalize())
@@ -91,10 +101,12 @@ async def _on_http(_request: Request, exc: Exception) -> JsonResponse:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JsonResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
+    _count(request, "internal_server_error")
     return error_response("internal_server_error", "Internal Server Error", 500)
 
 
-async def _on_value_error(_request: Request, exc: Exception) -> JsonResponse:
+async def _on_value_error(request: Request, exc: Exception) -> JsonResponse:
+    _count(request, "invalid_param")
     # Dify turns an uncaught ValueError into 400 invalid_param; keep that contract.
     return error_response("invalid_param", str(exc) or "Invalid parameter.", 400)
 

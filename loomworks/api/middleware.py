@@ -15,8 +15,9 @@ access_log = logging.getLogger("loomworks.access")
 class RequestIdMiddleware:
     """Give each request an id (kept from `X-Request-Id` when the client sends a sane one) and log it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Any = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +40,13 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if scope.get("path") != "/health":
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                template = _route_template(scope)
+                method = scope.get("method", "")
+                self.metrics.requests.inc(method=method, route=template, status=str(status))
+                self.metrics.latency.observe(elapsed, method=method, route=template)
+            if scope.get("path") not in ("/health", "/metrics"):
                 access_log.info(
                     "request",
                     extra={
@@ -47,9 +54,18 @@ class RequestIdMiddleware:
                         "method": scope.get("method"),
                         "path": scope.get("path"),
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route with `{param}` placeholders (keeps metric labels few), or `unmatched`."""
+    if scope.get("route") is None:
+        return "unmatched"
+    values = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    segments = str(scope.get("path", "")).split("/")
+    return "/".join(f"{{{values[s]}}}" if s in values else s for s in segments)
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -28,3 +28,24 @@ def test_openapi_lists_the_contract_paths(client: TestClient) -> None:
         "/health",
     ):
         assert path in paths
+
+
+def test_metrics_count_requests_errors_tokens(chat_owner: object) -> None:
+    from tests._console import Console
+    from tests._scripted_model import configured_app
+
+    assert isinstance(chat_owner, Console)
+    client = chat_owner.client
+    headers, _ = configured_app(chat_owner)
+    client.post(
+        "/v1/chat-messages",
+        headers=headers,
+        json={"query": "hi", "inputs": {}, "user": "u", "auto_generate_name": False},
+    )
+    client.get("/v1/info", headers={"Authorization": "Bearer app-wrong"})
+    text = client.get("/metrics").text
+    assert 'loomworks_http_requests_total{method="POST",route="/v1/chat-messages",status="200"} 1.0' in text
+    assert 'loomworks_errors_total{code="unauthorized"} 1.0' in text
+    assert 'loomworks_llm_tokens_total{provider="scripted",model="echo-1",kind="completion"} 2.0' in text
+    assert "loomworks_http_request_seconds_bucket" in text
+    assert "loomworks_jobs_queued 0.0" in text

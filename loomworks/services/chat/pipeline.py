@@ -122,6 +122,7 @@ class ChatService:
         *,
         storage: Storage | None = None,
         annotations: AnnotationReplier | None = None,
+        usage_sink: Callable[[str, str, Usage], None] | None = None,
         tasks: TaskRegistry | None = None,
         locks: ConversationLocks | None = None,
     ) -> None:
@@ -129,6 +130,7 @@ class ChatService:
         self.resolver = resolver
         self.storage = storage
         self.annotations = annotations
+        self.usage_sink = usage_sink
         self.tasks = tasks or TaskRegistry()
         self.locks = locks or ConversationLocks()
         self._background: set[asyncio.Task[None]] = set()
@@ -286,6 +288,8 @@ class ChatService:
                 yield event
             outcome.latency = time.perf_counter() - started
             await run_in_threadpool(self._save, turn, outcome)
+            if self.usage_sink is not None:
+                self.usage_sink(turn.model.provider, turn.model.model, outcome.usage)
             if turn.conversation is None and turn.is_chat and turn.request.auto_generate_name:
                 self._in_background(self._name_new_conversation(turn))
             end = self._base(turn, "message_end")
