@@ -23,6 +23,7 @@ from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
 from loomworks.services.model_gateway import WorkspaceModels, WorkspaceSpeech
 from loomworks.services.speech import SpeechModels
+from loomworks.services.workflow_runs import EngineRunner, UnavailableEngine, WorkflowRunService
 from loomworks.store.db import Database
 from loomworks.store.storage import LocalStorage
 from loomworks.tasks.queue import JobQueue
@@ -36,6 +37,7 @@ def build_state(
     models: ModelResolver | None = None,
     speech: SpeechModels | None = None,
     embed: Embed | None = None,
+    engine: EngineRunner | None = None,
 ) -> ServerState:
     """Open the database and storage that `settings` name (creating the data directory).
 
@@ -66,6 +68,7 @@ def build_state(
         usage_sink=server_metrics.record_usage,
     )
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
+    state.extras["workflows"] = WorkflowRunService(db, engine or UnavailableEngine())
     state.extras["speech"] = speech or WorkspaceSpeech()
     return state
 

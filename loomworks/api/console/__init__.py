@@ -13,6 +13,7 @@ from loomworks.api.console import (
     files,
     logs,
     setup,
+    workflow_runs,
     workflows,
     workspaces,
 )
@@ -26,6 +27,7 @@ for module in (
     apps,
     app_runs,
     workflows,
+    workflow_runs,
     logs,
     annotations,
     api_keys,

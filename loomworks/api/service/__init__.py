@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from loomworks.api.service import annotations, app_info, audio, chat, datasets, files
+from loomworks.api.service import annotations, app_info, audio, chat, datasets, files, workflows
 
 router = APIRouter(prefix="/v1")
-for module in (app_info, files, chat, audio, annotations, datasets):
+for module in (app_info, files, chat, audio, annotations, datasets, workflows):
     router.include_router(module.router)
