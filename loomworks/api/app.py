@@ -19,6 +19,7 @@ from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
 from loomworks.services.annotations import AnnotationReplier, Embed
+from loomworks.services.api_keys import AppKeyCache
 from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
 from loomworks.services.model_gateway import WorkspaceModels, WorkspaceSpeech
@@ -68,6 +69,7 @@ def build_state(
         usage_sink=server_metrics.record_usage,
     )
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
+    state.extras["key_cache"] = AppKeyCache()
     state.extras["workflows"] = WorkflowRunService(db, engine or UnavailableEngine())
     state.extras["speech"] = speech or WorkspaceSpeech()
     return state

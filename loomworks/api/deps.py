@@ -80,8 +80,19 @@ CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 def get_app_by_key(request: Request, state: State) -> App:
     token = bearer_token(request)
+    cache: api_keys.AppKeyCache = state.extras["key_cache"]
+    cached = cache.get(token)
+    if cached is not None:
+        return cached
     with state.db.session() as session:
-        return api_keys.resolve_app_key(session, token=token)
+        app = api_keys.resolve_app_key(session, token=token)
+    cache.put(token, app)
+    return app
+
+
+def forget_keys(state: ServerState) -> None:
+    """Drop cached key resolutions (after a key, an app's flags or an app itself changed)."""
+    state.extras["key_cache"].clear()
 
 
 KeyApp = Annotated[App, Depends(get_app_by_key)]

@@ -7,6 +7,7 @@ randomness). The full token is returned once, at creation; listings show a hint.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -162,3 +163,30 @@ def resolve_dataset_key(session: Session, *, token: str) -> Caller:
         raise AccountNotFoundError()
     _touch(record)
     return Caller(account=owner[0], tenant_id=tenant.id, role="owner")
+
+
+class AppKeyCache:
+    """Remembers resolved app keys for a few seconds, so a busy key costs no query per request.
+
+    Changes made in this process (key deleted, app disabled or deleted) clear it at once; other
+    processes see them within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, App]] = {}
+
+    def get(self, token: str) -> App | None:
+        entry = self._entries.get(digest(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, app: App) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[digest(token)] = (time.monotonic() + self.ttl, app)
+
+    def clear(self) -> None:
+        self._entries.clear()

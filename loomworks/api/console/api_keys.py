@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from loomworks.api.deps import CurrentCaller, State
+from loomworks.api.deps import CurrentCaller, State, forget_keys
 from loomworks.core.clock import to_timestamp
 from loomworks.services import api_keys
 from loomworks.store.tables import ApiToken
@@ -42,6 +42,7 @@ def create_app_key(app_id: str, caller: CurrentCaller, state: State) -> dict[str
 def delete_app_key(app_id: str, key_id: str, caller: CurrentCaller, state: State) -> Response:
     with state.db.session() as session:
         api_keys.delete_app_key(session, caller=caller, app_id=app_id, key_id=key_id)
+    forget_keys(state)
     return Response(status_code=204)
 
 

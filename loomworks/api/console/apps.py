@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from loomworks.api.deps import CurrentCaller, State
+from loomworks.api.deps import CurrentCaller, State, forget_keys
 from loomworks.core.clock import to_timestamp
 from loomworks.services import apps
 from loomworks.store.tables import App, Site
@@ -162,6 +162,9 @@ def update_app(app_id: str, body: AppUpdate, request: Request, caller: CurrentCa
     with state.db.session() as session:
         app = apps.update(session, caller=caller, app_id=app_id, **body.model_dump())
         session.flush()
+    forget_keys(state)
+    with state.db.session() as session:
+        app = apps.get(session, caller=caller, app_id=app_id)
         return _detail(session, app, request, state)
 
 
@@ -169,6 +172,7 @@ def update_app(app_id: str, body: AppUpdate, request: Request, caller: CurrentCa
 def delete_app(app_id: str, caller: CurrentCaller, state: State) -> Response:
     with state.db.session() as session:
         apps.remove(session, caller=caller, app_id=app_id)
+    forget_keys(state)
     return Response(status_code=204)
 
 
@@ -191,11 +195,15 @@ class ApiEnable(BaseModel):
 def site_enable(app_id: str, body: SiteEnable, request: Request, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         app = apps.set_flags(session, caller=caller, app_id=app_id, enable_site=body.enable_site)
-        return _detail(session, app, request, state)
+        result = _detail(session, app, request, state)
+    forget_keys(state)
+    return result
 
 
 @router.post("/{app_id}/api-enable")
 def api_enable(app_id: str, body: ApiEnable, request: Request, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         app = apps.set_flags(session, caller=caller, app_id=app_id, enable_api=body.enable_api)
-        return _detail(session, app, request, state)
+        result = _detail(session, app, request, state)
+    forget_keys(state)
+    return result

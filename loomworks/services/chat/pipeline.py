@@ -134,6 +134,10 @@ class ChatService:
         self.tasks = tasks or TaskRegistry()
         self.locks = locks or ConversationLocks()
         self._background: set[asyncio.Task[None]] = set()
+        # Saved configs never change (a save makes a new row) and end users are never renamed, so both
+        # can be remembered; this keeps a turn to the queries that must see fresh data.
+        self._configs: dict[str, dict[str, Any]] = {}
+        self._end_users: dict[tuple[str, str, str], str] = {}
 
     # -- preparation: every check that can fail happens here, before streaming starts ----------
 
@@ -194,20 +198,32 @@ class ChatService:
         turn.conversation_id = conversation.id if conversation else (new_id() if turn.is_chat else "")
         return turn
 
-    @staticmethod
-    def _owner(session: Session, request: TurnRequest) -> Owner:
+    def _owner(self, session: Session, request: TurnRequest) -> Owner:
         if request.account_id is not None:
             return Owner(account_id=request.account_id)
         kind = "browser" if request.invoke_from == "web-app" else "service_api"
-        end_user = end_users.get_or_create(session, app=request.app, user=request.user, kind=kind)
-        return Owner(end_user_id=end_user.id)
+        key = (request.app.id, request.user or end_users.DEFAULT_SESSION, kind)
+        known = self._end_users.get(key)
+        if known is None:
+            known = end_users.get_or_create(session, app=request.app, user=request.user, kind=kind).id
+            if len(self._end_users) > 100_000:
+                self._end_users.clear()
+            self._end_users[key] = known
+        return Owner(end_user_id=known)
 
-    @staticmethod
-    def _config(session: Session, app: App, draft: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    def _config(self, session: Session, app: App, draft: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
         if draft is not None:
             return normalise_model_config(draft, app.mode), app.app_model_config_id
-        row = session.get(AppModelConfig, app.app_model_config_id) if app.app_model_config_id else None
-        return normalise_model_config(row.config if row else None, app.mode), app.app_model_config_id
+        config_id = app.app_model_config_id
+        if config_id is not None and config_id in self._configs:
+            return self._configs[config_id], config_id
+        row = session.get(AppModelConfig, config_id) if config_id else None
+        config = normalise_model_config(row.config if row else None, app.mode)
+        if config_id is not None and row is not None:
+            if len(self._configs) > 10_000:
+                self._configs.clear()
+            self._configs[config_id] = config
+        return config, config_id
 
     @staticmethod
     def _history(session: Session, conversation_id: str) -> list[tuple[str, str]]:
