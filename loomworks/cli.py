@@ -52,6 +52,40 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _test_app(args: argparse.Namespace) -> int:
+    """Run an app's regression tests from the shell (for users' own CI); exit 1 when any fails."""
+    import asyncio
+
+    from loomworks.api.app import build_state
+    from loomworks.services.caller import Caller
+    from loomworks.store.tables import Account, App
+
+    settings = _settings(args)
+    state = build_state(settings)
+    state.db.migrate()
+    with state.db.session() as session:
+        app = session.get(App, args.app_id)
+        account = session.get(Account, app.created_by) if app is not None and app.created_by else None
+    if app is None or account is None:
+        print(f"app {args.app_id} not found", file=sys.stderr)  # noqa: T201
+        return 2
+    caller = Caller(account=account, tenant_id=app.tenant_id, role="owner")
+    run = asyncio.run(
+        state.extras["app_tests"].run(caller=caller, app_id=app.id, target=args.target, triggered_by="cli")
+    )
+    for result in run.results:
+        mark = "PASS" if result["passed"] else ("REGRESSION" if result.get("regression") else "FAIL")
+        print(f"{mark:10} {result['name']}")  # noqa: T201
+        for check in result["checks"]:
+            if not check["passed"]:
+                print(f"           {check['type']}: {check['detail']}")  # noqa: T201
+        if result.get("error"):
+            print(f"           error: {result['error']}")  # noqa: T201
+    print(f"{run.passed} passed, {run.failed} failed")  # noqa: T201
+    state.db.dispose()
+    return 0 if run.failed == 0 else 1
+
+
 def settings_table() -> str:
     """The Markdown table of every setting (written to docs/settings.md, checked in CI)."""
     lines = [
@@ -96,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
     migrate.set_defaults(func=_migrate)
+
+    test_app = commands.add_parser("test-app", help="run an app's regression tests; exit 1 if any fails")
+    test_app.add_argument("app_id")
+    test_app.add_argument("--target", default="published", choices=["published", "draft"])
+    test_app.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+    test_app.set_defaults(func=_test_app)
 
     doc = commands.add_parser("settings-doc", help="write the settings table (docs/settings.md)")
     doc.add_argument("--output", default="docs/settings.md")

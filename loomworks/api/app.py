@@ -20,6 +20,7 @@ from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
 from loomworks.services.annotations import AnnotationReplier, Embed
 from loomworks.services.api_keys import AppKeyCache
+from loomworks.services.app_tests import AppTester
 from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
 from loomworks.services.model_gateway import WorkspaceModels, WorkspaceSpeech
@@ -71,6 +72,7 @@ def build_state(
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
     state.extras["key_cache"] = AppKeyCache()
     state.extras["workflows"] = WorkflowRunService(db, engine or UnavailableEngine())
+    state.extras["app_tests"] = AppTester(db, state.extras["chat"], state.extras["workflows"])
     state.extras["speech"] = speech or WorkspaceSpeech()
     return state
 

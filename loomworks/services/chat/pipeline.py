@@ -225,6 +225,10 @@ class ChatService:
             self._configs[config_id] = config
         return config, config_id
 
+    def config_of(self, session: Session, app: App) -> dict[str, Any]:
+        """The app's saved configuration with every key filled."""
+        return self._config(session, app, None)[0]
+
     @staticmethod
     def _history(session: Session, conversation_id: str) -> list[tuple[str, str]]:
         rows = session.execute(

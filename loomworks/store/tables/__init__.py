@@ -3,6 +3,7 @@
 from loomworks.store.tables._base import Base
 from loomworks.store.tables.accounts import Account, AccountSession, Invitation, Setup, Tenant, TenantAccountJoin
 from loomworks.store.tables.annotations import Annotation, AnnotationHit, AnnotationSetting
+from loomworks.store.tables.app_tests import AppTestCase, AppTestRun
 from loomworks.store.tables.apps import ApiToken, App, AppModelConfig, EndUser, Site, UploadFile
 from loomworks.store.tables.conversations import Conversation, Message, MessageFeedback, MessageFile
 from loomworks.store.tables.datasets import (
@@ -25,6 +26,8 @@ from loomworks.store.tables.workflows import (
 )
 
 __all__ = [
+    "AppTestCase",
+    "AppTestRun",
     "Annotation",
     "AnnotationHit",
     "AnnotationSetting",
