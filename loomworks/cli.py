@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,74 @@ def _test_app(args: argparse.Namespace) -> int:
     return 0 if run.failed == 0 else 1
 
 
+def _owner_caller(state: Any, app_id: str | None = None) -> Any:
+    """Act as an app's creator, or as the owner of the first workspace (the shell has no sign-in)."""
+    from sqlalchemy import select
+
+    from loomworks.services.caller import Caller
+    from loomworks.store.tables import Account, App, TenantAccountJoin
+
+    with state.db.session() as session:
+        if app_id is not None:
+            app = session.get(App, app_id)
+            if app is None:
+                return None
+            join = session.scalar(
+                select(TenantAccountJoin).where(
+                    TenantAccountJoin.tenant_id == app.tenant_id, TenantAccountJoin.role == "owner"
+                )
+            )
+        else:
+            join = session.scalar(
+                select(TenantAccountJoin)
+                .where(TenantAccountJoin.role == "owner")
+                .order_by(TenantAccountJoin.created_at)
+            )
+        account = session.get(Account, join.account_id) if join else None
+        if join is None or account is None:
+            return None
+        return Caller(account=account, tenant_id=join.tenant_id, role="owner")
+
+
+def _import_dsl(args: argparse.Namespace) -> int:
+    from loomworks.api.app import build_state
+    from loomworks.services import dsl
+
+    state = build_state(_settings(args))
+    state.db.migrate()
+    caller = _owner_caller(state)
+    if caller is None:
+        print("no workspace yet: finish the setup first", file=sys.stderr)  # noqa: T201
+        return 2
+    with state.db.session() as session:
+        result = dsl.import_dsl(
+            session,
+            caller=caller,
+            content=Path(args.file).read_text(encoding="utf-8"),
+            overrides={"name": args.name} if args.name else {},
+        )
+    print(json.dumps(result.public(), ensure_ascii=False, indent=2))  # noqa: T201
+    return 0 if result.status in ("completed", "completed-with-warnings") else 1
+
+
+def _export_dsl(args: argparse.Namespace) -> int:
+    from loomworks.api.app import build_state
+    from loomworks.services import dsl
+
+    state = build_state(_settings(args))
+    caller = _owner_caller(state, args.app_id)
+    if caller is None:
+        print(f"app {args.app_id} not found", file=sys.stderr)  # noqa: T201
+        return 2
+    with state.db.session() as session:
+        text = dsl.export(session, caller=caller, app_id=args.app_id, include_secret=args.include_secret)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")  # noqa: T201
+    return 0
+
+
 def settings_table() -> str:
     """The Markdown table of every setting (written to docs/settings.md, checked in CI)."""
     lines = [
@@ -136,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     test_app.add_argument("--target", default="published", choices=["published", "draft"])
     test_app.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
     test_app.set_defaults(func=_test_app)
+
+    import_dsl = commands.add_parser("import-dsl", help="import a Dify app DSL file into the first workspace")
+    import_dsl.add_argument("file")
+    import_dsl.add_argument("--name", help="name of the new app")
+    import_dsl.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+    import_dsl.set_defaults(func=_import_dsl)
+
+    export_dsl = commands.add_parser("export-dsl", help="print an app as a DSL document")
+    export_dsl.add_argument("app_id")
+    export_dsl.add_argument("--output", help="write to this file instead of stdout")
+    export_dsl.add_argument("--include-secret", action="store_true", help="keep secret environment values")
+    export_dsl.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+    export_dsl.set_defaults(func=_export_dsl)
 
     doc = commands.add_parser("settings-doc", help="write the settings table (docs/settings.md)")
     doc.add_argument("--output", default="docs/settings.md")

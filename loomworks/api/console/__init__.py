@@ -11,6 +11,7 @@ from loomworks.api.console import (
     apps,
     auth,
     datasets,
+    dsl,
     files,
     logs,
     setup,
@@ -21,6 +22,7 @@ from loomworks.api.console import (
 
 router = APIRouter(prefix="/console/api")
 for module in (
+    dsl,
     setup,
     auth,
     account,

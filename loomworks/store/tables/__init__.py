@@ -19,6 +19,7 @@ from loomworks.store.tables.jobs import Job
 from loomworks.store.tables.models import CustomModel, DefaultModel, ModelCall, ProviderCredential
 from loomworks.store.tables.workflows import (
     ConversationVariable,
+    PendingImport,
     Workflow,
     WorkflowAppLog,
     WorkflowNodeExecution,
@@ -55,6 +56,7 @@ __all__ = [
     "MessageFeedback",
     "MessageFile",
     "ModelCall",
+    "PendingImport",
     "ProviderCredential",
     "Setup",
     "Site",

@@ -28,6 +28,8 @@ class Workflow(Base):
     environment_variables: Mapped[list[Any]] = mapped_column(JsonType, default=list)
     conversation_variables: Mapped[list[Any]] = mapped_column(JsonType, default=list)
     unique_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Keys of an imported DSL that we do not interpret, kept so that an export gives them back.
+    dsl_extra: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(36))
     updated_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = created_column()
@@ -124,3 +126,16 @@ class ConversationVariable(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
+
+
+class PendingImport(Base):
+    """A DSL import waiting for the user's confirmation (newer or older-major version)."""
+
+    __tablename__ = "pending_imports"
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    yaml_content: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_column()
