@@ -165,3 +165,16 @@ def test_stop_a_run(flow_owner: Console, engine: PassThroughEngine) -> None:
     assert events[-1]["data"]["status"] == "stopped"
     fetched = client.get(f"/v1/workflows/run/{events[-1]['workflow_run_id']}", headers=headers).json()
     assert fetched["status"] == "stopped"
+
+
+def test_web_app_runs_hide_node_details(flow_owner: Console) -> None:
+    client = flow_owner.client
+    _, app_id = _published(flow_owner)
+    code = flow_owner.get(f"/apps/{app_id}").json()["site"]["access_token"]
+    token = client.get("/api/passport", headers={"X-App-Code": code}).json()["access_token"]
+    visitor = {"Authorization": f"Bearer {token}", "X-App-Code": code}
+    events = sse_events(client.post("/api/workflows/run", headers=visitor, json={"inputs": {"topic": "web"}}))
+    assert events[-1]["data"]["outputs"] == {"result": "web"}
+    finished = [e for e in events if e["event"] == "node_finished"]
+    assert finished
+    assert all(e["data"]["outputs"] is None and e["data"]["inputs"] is None for e in finished)

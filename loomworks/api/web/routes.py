@@ -21,6 +21,7 @@ from loomworks.core.ids import is_uuid
 from loomworks.services import apps, conversations, webapp
 from loomworks.services.app_config import normalise_model_config, parameters
 from loomworks.services.chat.pipeline import TurnRequest
+from loomworks.services.workflow_runs import RunRequest
 from loomworks.services.conversations import Owner
 
 router = APIRouter(prefix="/api", tags=["web app"])
@@ -296,3 +297,42 @@ async def web_suggested(message_id: str, visitor: Visitor, state: State) -> dict
         app=visitor.app, owner=_owner(visitor), message_id=message_id
     )
     return {"data": questions}
+
+
+class WebWorkflowBody(BaseModel):
+    inputs: dict[str, Any]
+    files: list[dict[str, Any]] | None = None
+
+
+def _hide_details(event: dict[str, Any]) -> dict[str, Any]:
+    """Web apps see node progress but not node inputs, outputs or process data (as in Dify)."""
+    if event.get("event") in ("node_started", "node_finished") and isinstance(event.get("data"), dict):
+        data = {**event["data"], "inputs": None, "outputs": None, "process_data": None}
+        return {**event, "data": data}
+    return event
+
+
+async def _web_events(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async for event in events:
+        yield _hide_details(event)
+
+
+@router.post("/workflows/run")
+async def web_workflow_run(body: WebWorkflowBody, visitor: Visitor, state: State) -> Any:
+    service = state.extras["workflows"]
+    prepared = await service.prepare(
+        RunRequest(
+            app=visitor.app,
+            inputs=body.inputs,
+            user=visitor.end_user.session_id,
+            files=body.files or [],
+            invoke_from="web-app",
+        )
+    )
+    return sse_response(_web_events(service.stream(prepared)))
+
+
+@router.post("/workflows/tasks/{task_id}/stop")
+def web_workflow_stop(task_id: str, visitor: Visitor, state: State) -> dict[str, str]:
+    state.extras["workflows"].stop(task_id=task_id, app_id=visitor.app.id, owner_key=visitor.end_user.id)
+    return {"result": "success"}
