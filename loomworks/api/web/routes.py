@@ -21,8 +21,8 @@ from loomworks.core.ids import is_uuid
 from loomworks.services import apps, conversations, webapp
 from loomworks.services.app_config import normalise_model_config, parameters
 from loomworks.services.chat.pipeline import TurnRequest
-from loomworks.services.workflow_runs import RunRequest
 from loomworks.services.conversations import Owner
+from loomworks.services.workflow_runs import RunRequest
 
 router = APIRouter(prefix="/api", tags=["web app"])
 
