@@ -84,6 +84,8 @@ class JobQueue:
     # -- consuming ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if any(not task.done() for task in self._workers):
+            return  # already running (an app's lifespan may be entered more than once in tests)
         self._stopping = False
         await asyncio.to_thread(self._requeue_expired)
         self._workers = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
