@@ -55,6 +55,7 @@ class JobQueue:
         self._handlers: dict[str, Handler] = {}
         self._wake = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -78,24 +79,47 @@ class JobQueue:
         return job
 
     def wake(self) -> None:
-        """Tell the runner that new work may be waiting (call after the enqueueing commit)."""
-        self._wake.set()
+        """Tell the runner that new work may be waiting (call after the enqueueing commit).
+
+        Safe from any thread: request handlers run in worker threads, the runner in the event loop.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     # -- consuming ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if any(not task.done() for task in self._workers):
-            return  # already running (an app's lifespan may be entered more than once in tests)
+        loop = asyncio.get_running_loop()
+        if any(not task.done() and task.get_loop() is loop for task in self._workers):
+            return  # already running on this loop
         self._stopping = False
+        self._wake = asyncio.Event()
+        self._loop = loop
         await asyncio.to_thread(self._requeue_expired)
         self._workers = [asyncio.create_task(self._work(i)) for i in range(self.concurrency)]
 
     async def stop(self) -> None:
+        """Stop the workers (those of another event loop are cancelled through their own loop)."""
         self._stopping = True
-        self._wake.set()
+        loop = asyncio.get_running_loop()
+        mine = [task for task in self._workers if task.get_loop() is loop]
         for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+            if task in mine:
+                task.cancel()
+            elif not task.get_loop().is_closed():
+                task.get_loop().call_soon_threadsafe(task.cancel)
+        if self._loop is loop:
+            self._wake.set()
+        await asyncio.gather(*mine, return_exceptions=True)
         self._workers = []
 
     async def run_until_idle(self, max_seconds: float = 30.0) -> None:
