@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --dev
 scripts/services.sh
-.venv/bin/ruff check loomworks tests bench
+.venv/bin/ruff check loomworks tests bench tools
 .venv/bin/lint-imports --no-cache >/dev/null
 .venv/bin/loomworks settings-doc --check
 exec .venv/bin/pytest "$@"
