@@ -51,6 +51,7 @@ def build_state(
         settings=settings,
         db=db,
         storage=LocalStorage(settings.resolved_storage_dir),
+        keyring=settings.keyring(),
         auth=AuthSettings(
             secret_key=settings.resolved_secret_key,
             access_token_minutes=settings.access_token_minutes,

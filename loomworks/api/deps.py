@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from loomworks.core.config import Settings
+from loomworks.core.crypto import KeyRing
 from loomworks.core.errors import UnauthorizedError
 from loomworks.services import api_keys, auth
 from loomworks.services.app_config import UploadLimits
@@ -26,6 +27,7 @@ class ServerState:
     db: Database
     storage: Storage
     auth: auth.AuthSettings
+    keyring: KeyRing | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

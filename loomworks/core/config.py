@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from loomworks.core.crypto import KeyRing
+
 
 class Settings(BaseSettings):
     """All of Loomworks' settings."""
@@ -33,6 +35,11 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(True, description="Apply database migrations when `serve` starts.")
     secret_key: str | None = Field(
         None, description="Key that signs access tokens; default: a random key kept in `<data_dir>/secret_key`."
+    )
+    encryption_keys: str | None = Field(
+        None,
+        description="Master keys for secrets at rest, `id:base64key[,id:base64key…]` (the first encrypts); "
+        "default: a key created in `<data_dir>/master.key`.",
     )
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
@@ -85,6 +92,12 @@ class Settings(BaseSettings):
         path.touch(mode=0o600)
         path.write_text(key)
         return key
+
+    def keyring(self) -> KeyRing:
+        """The master keys that seal secrets (provider credentials, secret variables)."""
+        if self.encryption_keys:
+            return KeyRing.from_setting(self.encryption_keys)
+        return KeyRing.from_file(self.data_dir / "master.key")
 
     def ensure_dirs(self) -> None:
         """Create the data and storage directories."""
