@@ -38,3 +38,6 @@ if [ -n "$extras" ] && [ ! -d .venv/sdk-alt/dify_client ]; then
   VIRTUAL_ENV=.venv UV_PYTHON_DOWNLOADS=never .venv/bin/uv pip install --quiet --target .venv/sdk-alt \
     dify-client-python==1.0.3
 fi
+
+# The web console, built into web/dist (only when its sources changed).
+scripts/build-web.sh

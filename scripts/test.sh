@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --dev
 scripts/services.sh
+scripts/install-browser.sh
 .venv/bin/ruff check loomworks tests bench tools
 .venv/bin/lint-imports --no-cache >/dev/null
 .venv/bin/loomworks settings-doc --check
+(cd web && npm test --silent)
 exec .venv/bin/pytest "$@"

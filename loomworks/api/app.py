@@ -18,14 +18,24 @@ from loomworks.api.metrics import ServerMetrics
 from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
+from loomworks.core.ssrf import SafeHttpClient
+from loomworks.engine.ports import Ports
+from loomworks.providers.runtime import ModelRuntime
 from loomworks.services.annotations import AnnotationReplier, Embed
 from loomworks.services.api_keys import AppKeyCache
 from loomworks.services.app_tests import AppTester
 from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
-from loomworks.services.model_gateway import WorkspaceModels, WorkspaceSpeech
+from loomworks.services.model_gateway import WorkspaceEmbedder, WorkspaceModels, WorkspaceSpeech
 from loomworks.services.speech import SpeechModels
-from loomworks.services.workflow_runs import EngineRunner, UnavailableEngine, WorkflowRunService
+from loomworks.services.workflow_engine import WorkflowEngineRunner
+from loomworks.services.workflow_ports import (
+    ConversationMemoryPort,
+    RuntimeModelPort,
+    SafeHttpPort,
+    StorageFilePort,
+)
+from loomworks.services.workflow_runs import EngineRunner, WorkflowRunService
 from loomworks.store.db import Database
 from loomworks.store.storage import LocalStorage
 from loomworks.tasks.queue import JobQueue
@@ -60,21 +70,45 @@ def build_state(
             login_lock_minutes=settings.login_lock_minutes,
         ),
     )
+    runtime = ModelRuntime(
+        max_retries=settings.model_max_retries,
+        backoff=settings.model_retry_backoff_seconds,
+        cooldown=settings.model_rate_limit_cooldown_seconds,
+        timeout=settings.model_timeout_seconds,
+    )
+    workspace_models = WorkspaceModels(state.keyring, runtime)
+    embed = embed or WorkspaceEmbedder(db, workspace_models)
+    state.extras["runtime"] = runtime
+    state.extras["models"] = workspace_models
+    state.extras["embed"] = embed
+    state.extras["validate_credentials"] = workspace_models.validate
     server_metrics = ServerMetrics()
     server_metrics.watch_jobs(db)
     state.extras["metrics"] = server_metrics
     state.extras["chat"] = ChatService(
         db,
-        models or WorkspaceModels(),
+        models or workspace_models,
         storage=state.storage,
         annotations=AnnotationReplier(embed),
         usage_sink=server_metrics.record_usage,
     )
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
     state.extras["key_cache"] = AppKeyCache()
-    state.extras["workflows"] = WorkflowRunService(db, engine or UnavailableEngine())
+    # Every request made on a user's behalf (DSL from a URL, HTTP nodes, …) goes through this one client.
+    http_client = SafeHttpClient.from_settings(settings)
+    state.extras["http_client"] = http_client
+    state.extras["fetch_url"] = http_client.fetch_text
+    engine = engine or WorkflowEngineRunner(
+        Ports(
+            model=RuntimeModelPort(db, workspace_models),
+            http=SafeHttpPort(http_client),
+            files=StorageFilePort(db, state.storage, http_client),
+            memory=ConversationMemoryPort(db),
+        )
+    )
+    state.extras["workflows"] = WorkflowRunService(db, engine)
     state.extras["app_tests"] = AppTester(db, state.extras["chat"], state.extras["workflows"])
-    state.extras["speech"] = speech or WorkspaceSpeech()
+    state.extras["speech"] = speech or WorkspaceSpeech(db, workspace_models)
     return state
 
 
@@ -94,6 +128,8 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
         yield
         await jobs.stop()
         await server_state.extras["chat"].drain()
+        await server_state.extras["runtime"].aclose()
+        await server_state.extras["http_client"].aclose()
         server_state.db.dispose()
 
     app = FastAPI(
@@ -118,4 +154,8 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
+    # The console's catch-all page route goes last so that every API route above wins.
+    from loomworks.api import web_console
+
+    app.include_router(web_console.router)
     return app

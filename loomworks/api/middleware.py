@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -10,6 +11,19 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("loomworks.access")
+
+# Dify 1.x names providers by plugin id (`langgenius/openai/openai`); scripts written for it send
+# those ids in the path. They are rewritten to our bare provider names before routing.
+_PLUGIN_PROVIDER = re.compile(
+    r"^(/console/api/workspaces/current/model-providers/)[\w.-]+/(?!credentials\b|models\b)[\w.-]+/([\w.-]+)(/.*)?$"
+)
+
+
+def _bare_provider_path(path: str) -> str:
+    match = _PLUGIN_PROVIDER.match(path)
+    if match is None:
+        return path
+    return f"{match.group(1)}{match.group(2)}{match.group(3) or ''}"
 
 
 class RequestIdMiddleware:
@@ -23,6 +37,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "/model-providers/" in scope.get("path", ""):
+            bare = _bare_provider_path(scope["path"])
+            if bare != scope["path"]:
+                scope = {**scope, "path": bare, "raw_path": bare.encode()}
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

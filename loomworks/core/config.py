@@ -59,8 +59,46 @@ class Settings(BaseSettings):
     )
     job_concurrency: int = Field(2, description="Background jobs run at the same time by one process.")
     redis_url: str | None = Field(None, description="Redis URL for the scaled mode; unset means in-process.")
+    model_timeout_seconds: float = Field(300.0, description="Read timeout of one model call (seconds).")
+    model_max_retries: int = Field(
+        2, description="Retries of a model call that failed with 429, 5xx or a network error."
+    )
+    model_retry_backoff_seconds: float = Field(0.5, description="First retry delay of a model call, doubled each time.")
+    model_rate_limit_cooldown_seconds: float = Field(
+        60.0, description="How long a credential set that hit a rate limit is tried last (load balancing)."
+    )
     console_api_url: str = Field("", description="Public base URL of the console API (empty: same origin).")
     service_api_url: str = Field("", description="Public base URL shown for the Service API (empty: same origin).")
+    sandbox_enabled: bool = Field(
+        True, description="Run code nodes (Python, JavaScript) in the sandbox; off refuses them."
+    )
+    sandbox_timeout_seconds: float = Field(10.0, description="Wall-clock limit of one sandboxed code run (seconds).")
+    sandbox_memory_mb: int = Field(256, description="Memory limit of one sandboxed code run (MB).")
+    sandbox_max_output_kb: int = Field(1024, description="Largest result plus printed output of one code run (KB).")
+    sandbox_python_packages: str = Field(
+        "", description="Third-party Python packages (import names, comma-separated) that sandboxed code may import."
+    )
+    sandbox_python_path: str = Field("/usr/bin/python3", description="Interpreter that runs sandboxed Python code.")
+    sandbox_deno_path: str | None = Field(
+        None, description="Deno binary for JavaScript code; default: the one `scripts/install-sandbox.sh` installed."
+    )
+    sandbox_max_concurrent_runs: int = Field(4, description="Sandboxed code runs at the same time per process.")
+    ssrf_allow_hosts: str = Field(
+        "",
+        description="Host names that outbound requests (HTTP node, tools, remote files) may reach even when they "
+        "resolve to a private address, comma-separated; `*.lan` matches subdomains. Metadata addresses stay blocked.",
+    )
+    ssrf_deny_hosts: str = Field(
+        "", description="Host names, addresses or CIDRs that outbound requests may never reach, comma-separated."
+    )
+    ssrf_allow_private_networks: str = Field(
+        "",
+        description="Private networks (CIDRs, comma-separated) that outbound requests may reach, e.g. "
+        "`10.0.5.0/24` for a model server on the LAN.",
+    )
+    http_max_redirects: int = Field(5, description="Most redirects one outbound request follows.")
+    http_max_response_mb: float = Field(10, description="Largest outbound response body read (MB).")
+    http_timeout_seconds: float = Field(30, description="Total time one outbound request may take, redirects included.")
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loomworks.core.errors import FilenameNotExistsError, FileTooLargeError, NotFoundError, UnsupportedFileTypeError
+from loomworks.core.filetypes import check_zip
 from loomworks.core.ids import new_id
 from loomworks.store.storage import Storage
 from loomworks.store.tables import UploadFile
@@ -103,6 +104,9 @@ def _check_content(extension: str, data: bytes) -> None:
         raise UnsupportedFileTypeError("The content of the file is not a valid webp file.")
     if data.startswith((b"MZ", b"\x7fELF")):
         raise UnsupportedFileTypeError()
+    if extension in ("docx", "xlsx", "pptx", "epub"):
+        # The parsers inflate these: refuse zip bombs and traversal names before anything opens them.
+        check_zip(data)
 
 
 def save_upload(

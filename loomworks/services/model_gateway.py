@@ -1,45 +1,173 @@
-"""The workspace's models, bound to its credentials, as the chat pipeline and workflows use them."""
+"""The workspace's models, bound to its credentials, as the chat pipeline, workflows and knowledge use them.
+
+Credentials are opened from their sealed form only here, per call, and handed to the model runtime;
+they never leave this module in clear.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections.abc import AsyncIterator
+from typing import Any
 
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from loomworks.core.crypto import KeyRing
 from loomworks.core.errors import (
     ProviderNotInitializeError,
     ProviderNotSupportSpeechToTextError,
     ProviderNotSupportTextToSpeechError,
 )
-from loomworks.services.chat.llm import ChatModel
-from loomworks.store.tables import ProviderCredential
+from loomworks.providers.base import LLMRequest
+from loomworks.providers.errors import CredentialsValidateFailedError
+from loomworks.providers.runtime import BoundLLM, BoundModel, CredentialSet, ModelRuntime
+from loomworks.services import model_catalog, model_providers
+from loomworks.services.chat.llm import ChatModel, ChatRequest, Delta
+from loomworks.store.db import Database
+
+
+class RuntimeChatModel:
+    """The chat pipeline's model port over a runtime-bound LLM."""
+
+    def __init__(self, bound: BoundLLM) -> None:
+        self.bound = bound
+        self.provider, self.model, self.context_size = bound.provider, bound.model, bound.context_size
+
+    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        return self.bound.count_tokens(messages)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        llm_request = LLMRequest(
+            model=self.model,
+            messages=request.messages,
+            parameters=request.parameters,
+            stop=request.stop,
+            mode=request.mode,
+            user=request.user,
+        )
+        async for chunk in self.bound.stream(llm_request):
+            if chunk.usage is not None:
+                yield Delta(usage=chunk.usage, finish_reason=chunk.finish_reason)
+            elif chunk.text:
+                yield Delta(text=chunk.text)
+
+
+def _sets(rows: list[tuple[Any, dict[str, Any]]]) -> list[CredentialSet]:
+    return [CredentialSet(id=row.id, values=values) for row, values in rows]
 
 
 class WorkspaceModels:
-    """Resolves `(provider, model)` for a workspace from its saved provider credentials."""
+    """Resolves `(provider, model)` for a workspace from its saved provider or custom-model credentials."""
 
-    def resolve(self, session: Session, *, tenant_id: str, provider: str, model: str) -> ChatModel:
+    def __init__(self, keyring: KeyRing, runtime: ModelRuntime) -> None:
+        self.keyring = keyring
+        self.runtime = runtime
+
+    def credential_sets(
+        self, session: Session, *, tenant_id: str, provider: str, model: str, model_type: str
+    ) -> tuple[list[CredentialSet], dict[str, Any] | None]:
+        """The credential sets to call a model with, and the custom model's own values if it is one."""
+        name = model_providers.provider_name(provider)
+        custom = model_providers.custom_model_credentials(
+            session, keyring=self.keyring, tenant_id=tenant_id, provider=name, model=model, model_type=model_type
+        )
+        if custom is not None:
+            return [CredentialSet(id=f"custom:{name}:{model}", values=custom)], custom
+        rows = model_providers.credentials_of(session, keyring=self.keyring, tenant_id=tenant_id, provider=name)
+        return _sets(rows), None
+
+    def bind_llm(self, session: Session, *, tenant_id: str, provider: str, model: str) -> BoundLLM:
         if not provider or not model:
             raise ProviderNotInitializeError("The app has no model configured.")
-        credential = session.scalar(
-            select(ProviderCredential).where(
-                ProviderCredential.tenant_id == tenant_id,
-                ProviderCredential.provider == provider,
-                ProviderCredential.enabled.is_(True),
-            )
+        sets, custom = self.credential_sets(
+            session, tenant_id=tenant_id, provider=provider, model=model, model_type="llm"
         )
-        if credential is None:
+        if not sets:
             raise ProviderNotInitializeError()
-        # TODO(#3): bind the model runtime's adapter for this provider with the decrypted credentials.
-        raise ProviderNotInitializeError(f"Provider {provider} is not available in this build yet.")
+        return self.runtime.llm(
+            provider=model_providers.provider_name(provider), model=model, credentials=sets, custom=custom
+        )
+
+    def resolve(self, session: Session, *, tenant_id: str, provider: str, model: str) -> ChatModel:
+        return RuntimeChatModel(self.bind_llm(session, tenant_id=tenant_id, provider=provider, model=model))
+
+    def bind(self, session: Session, *, tenant_id: str, provider: str, model: str, model_type: str) -> BoundModel:
+        """An embedding, rerank, speech or moderation model of the workspace."""
+        sets, _ = self.credential_sets(
+            session, tenant_id=tenant_id, provider=provider, model=model, model_type=model_type
+        )
+        if not sets:
+            raise ProviderNotInitializeError()
+        return self.runtime.speech(
+            provider=model_providers.provider_name(provider), model=model, model_type=model_type, credentials=sets
+        )
+
+    def bind_default(self, session: Session, *, tenant_id: str, model_type: str) -> BoundModel | None:
+        row = model_providers.default_model(session, tenant_id=tenant_id, model_type=model_type)
+        if row is None:
+            return None
+        return self.bind(session, tenant_id=tenant_id, provider=row.provider, model=row.model, model_type=model_type)
+
+    async def validate(self, provider: str, credentials: dict[str, Any], model: str | None = None) -> None:
+        """The console's credential check: a real call through the provider's adapter."""
+        spec = model_catalog.get_provider(provider)
+        model_type = "llm"
+        if model is None and "llm" not in (spec.get("supported_model_types") or []):
+            model_type = (spec.get("supported_model_types") or ["llm"])[0]
+        try:
+            await self.runtime.validate(
+                provider=spec["provider"], values=credentials, model_type=model_type, model=model
+            )
+        except CredentialsValidateFailedError as exc:
+            if exc.params is None:
+                secret = [f["variable"] for f in model_catalog.provider_form(spec) if f.get("type") == "secret-input"]
+                exc.params = secret[0] if secret else None
+            raise
+
+
+class WorkspaceEmbedder:
+    """The `Embed` seam (tenant, provider, model, texts → vectors) over the runtime."""
+
+    def __init__(self, db: Database, models: WorkspaceModels) -> None:
+        self.db, self.models = db, models
+
+    async def __call__(self, tenant_id: str, provider: str, model: str, texts: list[str]) -> list[list[float]]:
+        def bind() -> BoundModel:
+            with self.db.session() as session:
+                return self.models.bind(
+                    session, tenant_id=tenant_id, provider=provider, model=model, model_type="text-embedding"
+                )
+
+        bound = await run_in_threadpool(bind)
+        result, _ = await bound.embed(texts)
+        return result.vectors
 
 
 class WorkspaceSpeech:
     """The workspace's default speech-to-text and text-to-speech models."""
 
-    async def transcribe(self, *, tenant_id: str, audio: bytes, filename: str) -> str:  # noqa: ARG002
-        # TODO(#3): the workspace's default speech2text model through the model runtime.
-        raise ProviderNotSupportSpeechToTextError()
+    def __init__(self, db: Database, models: WorkspaceModels) -> None:
+        self.db, self.models = db, models
 
-    async def synthesize(self, *, tenant_id: str, text: str, voice: str | None) -> tuple[bytes, str]:  # noqa: ARG002
-        # TODO(#3): the workspace's default tts model through the model runtime.
-        raise ProviderNotSupportTextToSpeechError()
+    async def _default(self, tenant_id: str, model_type: str) -> BoundModel | None:
+        def bind() -> BoundModel | None:
+            with self.db.session() as session:
+                return self.models.bind_default(session, tenant_id=tenant_id, model_type=model_type)
+
+        try:
+            return await run_in_threadpool(bind)
+        except ProviderNotInitializeError:
+            return None
+
+    async def transcribe(self, *, tenant_id: str, audio: bytes, filename: str) -> str:
+        bound = await self._default(tenant_id, "speech2text")
+        if bound is None:
+            raise ProviderNotSupportSpeechToTextError()
+        return await bound.transcribe(audio, filename)
+
+    async def synthesize(self, *, tenant_id: str, text: str, voice: str | None) -> tuple[bytes, str]:
+        bound = await self._default(tenant_id, "tts")
+        if bound is None:
+            raise ProviderNotSupportTextToSpeechError()
+        audio = b"".join([piece async for piece in bound.synthesize(text, voice)])
+        return audio, "audio/mpeg"

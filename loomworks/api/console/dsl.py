@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from loomworks.api.deps import CurrentCaller, State
 from loomworks.api.responses import JsonResponse
+from loomworks.core.ssrf import OutboundRequestError
 from loomworks.services import dsl
 
 router = APIRouter(tags=["console: dsl"])
@@ -44,7 +45,12 @@ async def import_app(body: ImportBody, caller: CurrentCaller, state: State) -> J
                 status_code=400,
             )
         else:
-            content = await fetch(body.yaml_url, dsl.MAX_DSL_BYTES)
+            try:
+                content = await fetch(body.yaml_url, dsl.MAX_DSL_BYTES)
+            except OutboundRequestError as exc:
+                # Dify answers a URL it cannot fetch with a failed import, not an error object.
+                failed = dsl.ImportResult(id="", status="failed", error=f"Error fetching YAML from URL: {exc.message}")
+                return JsonResponse(failed.public(), status_code=400)
     else:
         content = body.yaml_content
     overrides: dict[str, Any] = body.model_dump(exclude={"mode", "yaml_content", "yaml_url"})

@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter
 
+from loomworks.api.console import model_providers
 from loomworks.api.service import annotations, app_info, audio, chat, datasets, files, workflows
 
 router = APIRouter(prefix="/v1")
 for module in (app_info, files, chat, audio, annotations, datasets, workflows):
     router.include_router(module.router)
+router.include_router(model_providers.service_router)

@@ -1,4 +1,4 @@
-"""What the chat pipeline needs from a model: a stream of text deltas ending with usage.
+"""What the chat pipeline needs from a model: a stream of text deltas ending with usage (the runtime's `Usage`).
 
 `services/model_gateway.py` adapts the model runtime to this; tests may pass any implementation.
 """
@@ -7,46 +7,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 
-
-@dataclass(slots=True)
-class Usage:
-    """Dify's `LLMUsage` fields (prices as decimals; serialised as strings)."""
-
-    prompt_tokens: int = 0
-    prompt_unit_price: Decimal = Decimal(0)
-    prompt_price_unit: Decimal = Decimal("0.001")
-    prompt_price: Decimal = Decimal(0)
-    completion_tokens: int = 0
-    completion_unit_price: Decimal = Decimal(0)
-    completion_price_unit: Decimal = Decimal("0.001")
-    completion_price: Decimal = Decimal(0)
-    total_tokens: int = 0
-    total_price: Decimal = Decimal(0)
-    currency: str = "USD"
-    latency: float = 0.0
-    time_to_first_token: float | None = None
-    time_to_generate: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "prompt_unit_price": str(self.prompt_unit_price),
-            "prompt_price_unit": str(self.prompt_price_unit),
-            "prompt_price": str(self.prompt_price),
-            "completion_tokens": self.completion_tokens,
-            "completion_unit_price": str(self.completion_unit_price),
-            "completion_price_unit": str(self.completion_price_unit),
-            "completion_price": str(self.completion_price),
-            "total_tokens": self.total_tokens,
-            "total_price": str(self.total_price),
-            "currency": self.currency,
-            "latency": round(self.latency, 3),
-            "time_to_first_token": None if self.time_to_first_token is None else round(self.time_to_first_token, 3),
-            "time_to_generate": None if self.time_to_generate is None else round(self.time_to_generate, 3),
-        }
+from loomworks.providers.usage import Usage
 
 
 @dataclass(slots=True)

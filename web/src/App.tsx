@@ -1,0 +1,71 @@
+import { useTranslation } from "react-i18next";
+import { BrowserRouter, Link, Navigate, Route, Routes, useNavigate } from "react-router";
+import { useEffect } from "react";
+import { setSignedOutHandler } from "./api/client";
+import { Layout } from "./components/Layout";
+import { AccountPage } from "./pages/Account";
+import { ApiAccess } from "./pages/ApiAccess";
+import { AppEditor } from "./pages/AppEditor";
+import { AppOverview } from "./pages/AppOverview";
+import { AppShell } from "./pages/AppShell";
+import { AppsPage } from "./pages/Apps";
+import { InstallPage, SetupGate, SignInPage } from "./pages/Auth";
+import { DatasetPage, DatasetsPage, DocumentPage } from "./pages/Datasets";
+import { SettingsPage } from "./pages/Settings";
+import { WebChatPage, WebCompletionPage } from "./pages/WebApp";
+
+function SignedOutRedirect() {
+  const navigate = useNavigate();
+  useEffect(() => {
+    setSignedOutHandler(() => navigate("/signin", { replace: true, state: { from: window.location.pathname } }));
+  }, [navigate]);
+  return null;
+}
+
+function NotFound() {
+  const { t } = useTranslation();
+  return (
+    <div className="empty">
+      <h1>{t("errors.notFound")}</h1>
+      <p>
+        <Link to="/apps">{t("common.back")}</Link>
+      </p>
+    </div>
+  );
+}
+
+export function App() {
+  return (
+    <BrowserRouter>
+      <SignedOutRedirect />
+      <Routes>
+        <Route path="/install" element={<InstallPage />} />
+        <Route path="/signin" element={<SignInPage />} />
+        <Route path="/chat/:code" element={<WebChatPage />} />
+        <Route path="/completion/:code" element={<WebCompletionPage />} />
+        <Route
+          element={
+            <SetupGate>
+              <Layout />
+            </SetupGate>
+          }
+        >
+          <Route index element={<Navigate to="/apps" replace />} />
+          <Route path="/apps" element={<AppsPage />} />
+          <Route path="/apps/:appId" element={<AppShell />}>
+            <Route index element={<AppEditor />} />
+            <Route path="overview" element={<AppOverview />} />
+            <Route path="api" element={<ApiAccess />} />
+          </Route>
+          <Route path="/datasets" element={<DatasetsPage />} />
+          <Route path="/datasets/:datasetId" element={<DatasetPage />} />
+          <Route path="/datasets/:datasetId/documents/:documentId" element={<DocumentPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
+          <Route path="/settings/:section" element={<SettingsPage />} />
+          <Route path="/account" element={<AccountPage />} />
+          <Route path="*" element={<NotFound />} />
+        </Route>
+      </Routes>
+    </BrowserRouter>
+  );
+}
