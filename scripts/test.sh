@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --dev
+scripts/install-sandbox.sh
 scripts/services.sh
 scripts/install-browser.sh
 .venv/bin/ruff check loomworks tests bench tools

@@ -110,6 +110,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         secret_key="test-secret-key-of-enough-length-0123456789",
         migrate_on_start=False,
         log_json=False,
+        sandbox_check_on_start=False,
     )
 
 

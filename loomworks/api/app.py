@@ -21,18 +21,28 @@ from loomworks.core.config import Settings
 from loomworks.core.ssrf import SafeHttpClient
 from loomworks.engine.ports import Ports
 from loomworks.providers.runtime import ModelRuntime
+from loomworks.sandbox import Sandbox, SandboxUnavailableError
 from loomworks.services.annotations import AnnotationReplier, Embed
 from loomworks.services.api_keys import AppKeyCache
 from loomworks.services.app_tests import AppTester
 from loomworks.services.auth import AuthSettings
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
-from loomworks.services.model_gateway import WorkspaceEmbedder, WorkspaceModels, WorkspaceSpeech
+from loomworks.services.knowledge.indexing import KnowledgeRuntime
+from loomworks.services.model_gateway import (
+    WorkspaceCompleter,
+    WorkspaceEmbedder,
+    WorkspaceModels,
+    WorkspaceReranker,
+    WorkspaceSpeech,
+)
 from loomworks.services.speech import SpeechModels
 from loomworks.services.workflow_engine import WorkflowEngineRunner
 from loomworks.services.workflow_ports import (
     ConversationMemoryPort,
+    KnowledgeRetrievalPort,
     RuntimeModelPort,
     SafeHttpPort,
+    SandboxCodePort,
     StorageFilePort,
 )
 from loomworks.services.workflow_runs import EngineRunner, WorkflowRunService
@@ -82,6 +92,15 @@ def build_state(
     state.extras["models"] = workspace_models
     state.extras["embed"] = embed
     state.extras["validate_credentials"] = workspace_models.validate
+    knowledge = KnowledgeRuntime.embedded(
+        db,
+        state.storage,
+        settings.data_dir,
+        embed=embed,
+        rerank=WorkspaceReranker(db, workspace_models),
+        complete=WorkspaceCompleter(db, workspace_models),
+    )
+    state.extras["knowledge"] = knowledge
     server_metrics = ServerMetrics()
     server_metrics.watch_jobs(db)
     state.extras["metrics"] = server_metrics
@@ -93,17 +112,22 @@ def build_state(
         usage_sink=server_metrics.record_usage,
     )
     state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
+    knowledge.register(state.extras["jobs"])
     state.extras["key_cache"] = AppKeyCache()
     # Every request made on a user's behalf (DSL from a URL, HTTP nodes, …) goes through this one client.
     http_client = SafeHttpClient.from_settings(settings)
     state.extras["http_client"] = http_client
     state.extras["fetch_url"] = http_client.fetch_text
+    sandbox = Sandbox.from_settings(settings)
+    state.extras["sandbox"] = sandbox
     engine = engine or WorkflowEngineRunner(
         Ports(
             model=RuntimeModelPort(db, workspace_models),
             http=SafeHttpPort(http_client),
             files=StorageFilePort(db, state.storage, http_client),
             memory=ConversationMemoryPort(db),
+            retrieval=KnowledgeRetrievalPort(knowledge),
+            code=SandboxCodePort(sandbox),
         )
     )
     state.extras["workflows"] = WorkflowRunService(db, engine)
@@ -124,6 +148,12 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
         jobs: JobQueue = server_state.extras["jobs"]
         if settings.run_jobs_in_process:
             await jobs.start()
+        if settings.sandbox_check_on_start:
+            try:
+                status = await run_in_threadpool(server_state.extras["sandbox"].check)
+                log.info("code sandbox ready", extra={"sandbox": str(status)})
+            except SandboxUnavailableError as exc:
+                log.warning("code sandbox unavailable: code nodes will refuse to run", extra={"reason": exc.message})
         log.info("ready", extra={"version": __version__, "database": server_state.db.engine.dialect.name})
         yield
         await jobs.stop()

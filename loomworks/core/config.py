@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     )
     console_api_url: str = Field("", description="Public base URL of the console API (empty: same origin).")
     service_api_url: str = Field("", description="Public base URL shown for the Service API (empty: same origin).")
+    sandbox_check_on_start: bool = Field(
+        True, description="Probe the code sandbox when `serve` starts and log which isolation is in use."
+    )
     sandbox_enabled: bool = Field(
         True, description="Run code nodes (Python, JavaScript) in the sandbox; off refuses them."
     )

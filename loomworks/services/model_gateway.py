@@ -171,3 +171,45 @@ class WorkspaceSpeech:
             raise ProviderNotSupportTextToSpeechError()
         audio = b"".join([piece async for piece in bound.synthesize(text, voice)])
         return audio, "audio/mpeg"
+
+
+class WorkspaceReranker:
+    """The knowledge `Rerank` seam (tenant, provider, model, query, documents → one score per document)."""
+
+    def __init__(self, db: Database, models: WorkspaceModels) -> None:
+        self.db, self.models = db, models
+
+    async def __call__(
+        self, tenant_id: str, provider: str, model: str, query: str, documents: list[str]
+    ) -> list[float]:
+        def bind() -> BoundModel:
+            with self.db.session() as session:
+                return self.models.bind(
+                    session, tenant_id=tenant_id, provider=provider, model=model, model_type="rerank"
+                )
+
+        bound = await run_in_threadpool(bind)
+        scores = [0.0] * len(documents)
+        for hit in await bound.rerank(query, documents):
+            if 0 <= hit.index < len(scores):
+                scores[hit.index] = float(hit.score)
+        return scores
+
+
+class WorkspaceCompleter:
+    """The knowledge `Complete` seam (tenant, prompt → text) over the workspace's default LLM (Q&A generation)."""
+
+    def __init__(self, db: Database, models: WorkspaceModels) -> None:
+        self.db, self.models = db, models
+
+    async def __call__(self, tenant_id: str, prompt: str) -> str:
+        def bind() -> BoundLLM:
+            with self.db.session() as session:
+                row = model_providers.default_model(session, tenant_id=tenant_id, model_type="llm")
+                if row is None:
+                    raise ProviderNotInitializeError("Set a default LLM to generate question-answer pairs.")
+                return self.models.bind_llm(session, tenant_id=tenant_id, provider=row.provider, model=row.model)
+
+        bound = await run_in_threadpool(bind)
+        request = LLMRequest(model=bound.model, messages=[{"role": "user", "content": prompt}])
+        return "".join([chunk.text async for chunk in bound.stream(request)])

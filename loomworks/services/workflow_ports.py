@@ -16,10 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from loomworks.core.errors import NotFoundError
 from loomworks.core.ssrf import SafeHttpClient
-from loomworks.engine.ports import HttpRequest, HttpResponse, ModelDelta, ModelRequest, Usage
+from loomworks.engine.ports import HttpRequest, HttpResponse, ModelDelta, ModelRequest, RetrievalRequest, Usage
 from loomworks.providers.base import LLMRequest, ToolSpec
 from loomworks.providers.runtime import BoundLLM
+from loomworks.sandbox import Sandbox
 from loomworks.services import files as upload_files
+from loomworks.services.knowledge import retrieval
+from loomworks.services.knowledge.indexing import KnowledgeRuntime
 from loomworks.services.model_gateway import WorkspaceModels
 from loomworks.store.db import Database
 from loomworks.store.storage import Storage
@@ -199,3 +202,62 @@ class ConversationMemoryPort:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+class KnowledgeRetrievalPort:
+    """The knowledge-retrieval node's searches, over the workspace's datasets."""
+
+    def __init__(self, runtime: KnowledgeRuntime) -> None:
+        self.runtime = runtime
+
+    async def retrieve(self, request: RetrievalRequest) -> list[dict[str, Any]]:
+        model: dict[str, Any] = {"search_method": "semantic_search", "top_k": request.top_k}
+        reranking = request.reranking or {}
+        if reranking:
+            model.update({k: v for k, v in reranking.items() if v is not None})
+            if reranking.get("reranking_model"):
+                model.setdefault("reranking_enable", True)
+                model.setdefault("search_method", "hybrid_search")
+            if reranking.get("weights"):
+                model["search_method"] = "hybrid_search"
+        if request.score_threshold is not None:
+            model["score_threshold_enabled"] = True
+            model["score_threshold"] = request.score_threshold
+        conditions = (request.metadata_filtering or {}).get("metadata_filtering_conditions")
+        records = await retrieval.retrieve(
+            self.runtime,
+            tenant_id=request.tenant_id,
+            dataset_ids=request.dataset_ids,
+            query=request.query,
+            retrieval_model=model if request.retrieval_mode == "multiple" else None,
+            metadata_filtering_conditions=conditions,
+        )
+        return [
+            {
+                "content": r.segment.content
+                if not r.segment.answer
+                else f"question: {r.segment.content} answer: {r.segment.answer}",
+                "title": r.document.name,
+                "score": r.score,
+                "dataset_id": r.document.dataset_id,
+                "document_id": r.document.id,
+                "document_name": r.document.name,
+                "segment_id": r.segment.id,
+                "segment_position": r.segment.position,
+                "data_source_type": r.document.data_source_type,
+                "doc_metadata": r.document.doc_metadata or {},
+            }
+            for r in records
+        ]
+
+
+class SandboxCodePort:
+    """Code nodes run in the sandbox process — never in this interpreter."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    async def execute(self, *, language: str, code: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        runtime = "javascript" if language in ("javascript", "nodejs", "js") else "python3"
+        result = await self.sandbox.run(runtime, code, inputs)
+        return result.output or {}

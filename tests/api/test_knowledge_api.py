@@ -5,9 +5,18 @@ Indexing itself (extraction, splitting, embeddings, retrieval) is tested in test
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
+from loomworks.core.config import Settings
 from tests._console import Console
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests look at records as the API leaves them: no indexing job runs behind their back
+    (indexing itself is tested in test_knowledge_indexing.py)."""
+    return settings.model_copy(update={"run_jobs_in_process": False})
 
 
 def _key(owner: Console) -> dict[str, str]:

@@ -15,8 +15,9 @@ from loomworks.api.knowledge_views import (
     indexing_status_public,
     segment_public,
 )
+from loomworks.api.service.datasets import HitTestingBody, forget_document, run_hit_testing
 from loomworks.core.errors import InvalidParamError, NotFoundError
-from loomworks.services.knowledge import datasets, documents, segments
+from loomworks.services.knowledge import datasets, documents, indexing, segments
 from loomworks.store.tables import UploadFile
 
 router = APIRouter(prefix="/datasets", tags=["console: knowledge"])
@@ -92,6 +93,8 @@ def update_dataset(dataset_id: str, body: dict[str, Any], caller: CurrentCaller,
 def delete_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> Response:
     with state.db.session() as session:
         datasets.remove(session, caller=caller, dataset_id=dataset_id)
+        _jobs(state).enqueue_in(session, indexing.DROP_JOB, {"dataset_id": dataset_id})
+    _jobs(state).wake()
     return Response(status_code=204)
 
 
@@ -199,7 +202,8 @@ def document_status(dataset_id: str, document_id: str, caller: CurrentCaller, st
 @router.delete("/{dataset_id}/documents/{document_id}", status_code=204)
 def delete_document(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> Response:
     with state.db.session() as session:
-        documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+        document = documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+    forget_document(state, document.dataset_id, document.id)
     return Response(status_code=204)
 
 
@@ -340,3 +344,24 @@ def delete_segments(
         _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
     _jobs(state).wake()
     return Response(status_code=204)
+
+
+class RetryBody(BaseModel):
+    document_ids: list[str]
+
+
+@router.post("/{dataset_id}/retry", status_code=204)
+def retry_documents(dataset_id: str, body: RetryBody, caller: CurrentCaller, state: State) -> Response:
+    """Index failed (or paused) documents again from the start."""
+    with state.db.session() as session:
+        for document_id in body.document_ids:
+            documents.resume(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+            _jobs(state).enqueue_in(session, documents.INDEX_JOB, {"document_id": document_id}, dedupe_key=document_id)
+    _jobs(state).wake()
+    return Response(status_code=204)
+
+
+@router.post("/{dataset_id}/hit-testing")
+async def hit_testing(dataset_id: str, body: HitTestingBody, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    """Hit-testing from the console: the same answer as the Service API's `/retrieve`."""
+    return await run_hit_testing(state, caller, dataset_id, body, api=False)

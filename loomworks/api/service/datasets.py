@@ -21,7 +21,7 @@ from loomworks.api.responses import JsonResponse
 from loomworks.core.errors import InvalidParamError, NoFileUploadedError, TooManyFilesError
 from loomworks.services import files
 from loomworks.services.caller import Caller
-from loomworks.services.knowledge import datasets, documents, segments
+from loomworks.services.knowledge import datasets, documents, indexing, retrieval, segments
 
 router = APIRouter(prefix="/datasets", tags=["service: knowledge"])
 
@@ -61,6 +61,85 @@ class SegmentUpdate(BaseModel):
 
 class StatusBody(BaseModel):
     document_ids: list[str]
+
+
+class HitTestingBody(BaseModel):
+    query: Any = None
+    retrieval_model: dict[str, Any] | None = None
+    external_retrieval_model: dict[str, Any] | None = None
+    metadata_filtering_conditions: dict[str, Any] | None = None
+
+
+def knowledge_runtime(state: Any) -> indexing.KnowledgeRuntime:
+    """The process's knowledge runtime; the app factory sets it (with the model seams) and registers its jobs.
+
+    Built here on first use, with the server's embedding seam, when the factory did not.
+    """
+    runtime = state.extras.get("knowledge")
+    if runtime is None:
+        runtime = indexing.KnowledgeRuntime.embedded(
+            state.db, state.storage, state.settings.data_dir, embed=state.extras.get("embed")
+        )
+        state.extras["knowledge"] = runtime
+    return runtime
+
+
+def forget_document(state: Any, dataset_id: str, document_id: str) -> None:
+    """Remove a deleted document's index entries (after its rows are gone; retrieval ignores them meanwhile)."""
+    runtime = knowledge_runtime(state)
+    runtime.vectors.delete_documents(dataset_id, [document_id])
+    with state.db.session() as session:
+        runtime.keywords.delete_documents(session.connection(), dataset_id, [document_id])
+
+
+def hit_testing_public(query: str, records: list[retrieval.RetrievedRecord]) -> dict[str, Any]:
+    """Dify's hit-testing answer: `{query: {content}, records: [{segment, child_chunks, score, tsne_position}]}`."""
+    out = []
+    for record in records:
+        segment = segment_public(record.segment)
+        segment["document"] = {
+            "id": record.document.id,
+            "data_source_type": record.document.data_source_type,
+            "name": record.document.name,
+            "doc_type": None,
+            "doc_metadata": record.document.doc_metadata or None,
+        }
+        out.append(
+            {
+                "segment": segment,
+                "child_chunks": [
+                    {"id": c.id, "content": c.content, "position": c.position, "score": record.score}
+                    for c in record.child_chunks
+                ],
+                "score": record.score,
+                "tsne_position": None,
+                "files": [],
+            }
+        )
+    return {"query": {"content": query}, "records": out}
+
+
+async def run_hit_testing(
+    state: Any, caller: Caller, dataset_id: str, body: HitTestingBody, *, api: bool
+) -> dict[str, Any]:
+    """Check access to the dataset, then retrieve (shared by the Service API and the console)."""
+    if not isinstance(body.query, str):
+        raise InvalidParamError("query is required.", params="query")
+
+    def check() -> None:
+        with state.db.session() as session:
+            datasets.get(session, caller=caller, dataset_id=dataset_id, api=api)
+
+    await run_in_threadpool(check)
+    records = await retrieval.retrieve(
+        knowledge_runtime(state),
+        tenant_id=caller.tenant_id,
+        dataset_ids=[dataset_id],
+        query=body.query,
+        retrieval_model=body.retrieval_model,
+        metadata_filtering_conditions=body.metadata_filtering_conditions,
+    )
+    return hit_testing_public(body.query, records)
 
 
 def _enqueue_index(state: Any, session: Any, document_id: str) -> None:
@@ -111,6 +190,8 @@ def update_dataset(dataset_id: str, body: dict[str, Any], caller: DatasetCaller,
 def delete_dataset(dataset_id: str, caller: DatasetCaller, state: State) -> Response:
     with state.db.session() as session:
         datasets.remove(session, caller=caller, dataset_id=dataset_id, api=True)
+        state.extras["jobs"].enqueue_in(session, indexing.DROP_JOB, {"dataset_id": dataset_id})
+    state.extras["jobs"].wake()
     return Response(status_code=204)
 
 
@@ -291,7 +372,8 @@ def get_document(dataset_id: str, document_id: str, caller: DatasetCaller, state
 @router.delete("/{dataset_id}/documents/{document_id}", status_code=204)
 def delete_document(dataset_id: str, document_id: str, caller: DatasetCaller, state: State) -> Response:
     with state.db.session() as session:
-        documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        document = documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+    forget_document(state, document.dataset_id, document.id)
     return Response(status_code=204)
 
 
@@ -401,3 +483,10 @@ def delete_segment(dataset_id: str, document_id: str, segment_id: str, caller: D
         state.extras["jobs"].enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
     state.extras["jobs"].wake()
     return Response(status_code=204)
+
+
+@router.post("/{dataset_id}/retrieve")
+@router.post("/{dataset_id}/hit-testing", include_in_schema=False)
+async def retrieve(dataset_id: str, body: HitTestingBody, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    """Hit-testing: the dataset's best segments for `query` (Dify's `/retrieve`)."""
+    return await run_hit_testing(state, caller, dataset_id, body, api=True)

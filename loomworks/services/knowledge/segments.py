@@ -158,7 +158,8 @@ def update(
         segment.content, segment.answer, segment.keywords = content, answer, keywords
         segment.word_count = word_count(content) + word_count(answer or "")
         segment.index_node_hash = content_hash(content, answer)
-    segment.status = "waiting"
+    if segment.enabled and (changes.get("content") is not None or changes.get("enabled")):
+        segment.status = "waiting"  # the sync job (re-)indexes it; a disabled segment is only taken out
     segment.updated_by = caller.account_id
     return segment
 
