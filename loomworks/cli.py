@@ -1,4 +1,4 @@
-"""The `loomworks` command: serve, migrate, settings-doc."""
+"""The `loomworks` command: serve, worker, migrate, migrate-data, settings-doc."""
 
 from __future__ import annotations
 
@@ -50,6 +50,85 @@ def _migrate(args: argparse.Namespace) -> int:
     db.migrate()
     db.dispose()
     print(f"database is up to date: {db.engine.url.render_as_string(hide_password=True)}")  # noqa: T201
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Work the job table's Celery queues (the scaled mode): indexing, workflow, tracing, mail."""
+    import asyncio
+    import os
+    import time
+
+    from loomworks.api.app import build_state
+    from loomworks.core.logs import configure
+    from loomworks.tasks.celery_app import CeleryJobQueue, start_loop_thread, worker_argv
+
+    settings = _settings(args)
+    configure(settings.log_level, json=settings.log_json)
+    if settings.job_backend != "celery" or not settings.redis_url:
+        print("loomworks worker needs LOOMWORKS_JOB_BACKEND=celery and LOOMWORKS_REDIS_URL", file=sys.stderr)  # noqa: T201
+        return 2
+    state = build_state(settings)
+    jobs = state.extras["jobs"]
+    assert isinstance(jobs, CeleryJobQueue)
+    loop = start_loop_thread()
+    asyncio.run_coroutine_threadsafe(state.extras["tracing"].start(), loop).result()
+    jobs.attach(loop)
+    concurrency = args.concurrency or settings.worker_concurrency
+    argv = worker_argv(concurrency=concurrency, name=f"loomworks-{os.getpid()}")
+    while True:
+        code = jobs.celery.start(argv=argv)
+        if not code:
+            return 0
+        # Celery gives up on some broker losses (a Redis restart with unacknowledged messages); jobs
+        # in flight go on in the loop thread, so consume again rather than leave them without a worker.
+        print(f"celery worker stopped (exit code {code}); starting it again", file=sys.stderr)  # noqa: T201
+        time.sleep(1.0)
+
+
+def _migrate_data(args: argparse.Namespace) -> int:
+    """Copy this (embedded) install's rows, files and vectors into the scaled stores."""
+    from loomworks.services.migrate_data import TargetNotEmptyError, migrate_data
+    from loomworks.services.scaling import storage_for
+    from loomworks.store.db import Database
+    from loomworks.store.storage import LocalStorage
+
+    source_settings = _settings(args)
+    target_url = args.to
+    if target_url.startswith("postgresql://"):
+        target_url = target_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    # The target's files: S3 when LOOMWORKS_STORAGE=s3 is set, else the target data dir's storage.
+    target_settings = Settings(
+        **{
+            **source_settings.model_dump(),
+            "database_url": target_url,
+            "data_dir": args.target_data_dir or source_settings.data_dir,
+            "storage_dir": None,
+        }
+    )
+    if target_settings.storage == "local" and args.target_data_dir is None:
+        target_storage = None  # same directory: nothing to copy
+    else:
+        target_storage = storage_for(target_settings)
+    source = Database(source_settings.resolved_database_url)
+    target = Database(target_url)
+    try:
+        report = migrate_data(
+            source=source,
+            target=target,
+            source_storage=LocalStorage(source_settings.resolved_storage_dir),
+            target_storage=target_storage,
+            source_data_dir=source_settings.data_dir,
+            target_data_dir=args.target_data_dir,
+            force=args.force,
+        )
+    except TargetNotEmptyError as exc:
+        print(f"{exc}; pass --force to replace its contents", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        source.dispose()
+        target.dispose()
+    print(f"copied {report.summary()}")  # noqa: T201
     return 0
 
 
@@ -132,6 +211,7 @@ def _import_dsl(args: argparse.Namespace) -> int:
             caller=caller,
             content=Path(args.file).read_text(encoding="utf-8"),
             overrides={"name": args.name} if args.name else {},
+            keyring=state.keyring,
         )
     print(json.dumps(result.public(), ensure_ascii=False, indent=2))  # noqa: T201
     return 0 if result.status in ("completed", "completed-with-warnings") else 1
@@ -147,7 +227,9 @@ def _export_dsl(args: argparse.Namespace) -> int:
         print(f"app {args.app_id} not found", file=sys.stderr)  # noqa: T201
         return 2
     with state.db.session() as session:
-        text = dsl.export(session, caller=caller, app_id=args.app_id, include_secret=args.include_secret)
+        text = dsl.export(
+            session, caller=caller, app_id=args.app_id, include_secret=args.include_secret, keyring=state.keyring
+        )
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
@@ -199,6 +281,18 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
     migrate.set_defaults(func=_migrate)
+
+    worker = commands.add_parser("worker", help="run a background worker (scaled mode: Celery on Redis)")
+    worker.add_argument("--concurrency", type=int, help="jobs run at the same time (default: worker_concurrency)")
+    worker.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+    worker.set_defaults(func=_worker)
+
+    migrate_data = commands.add_parser("migrate-data", help="copy an embedded install into PostgreSQL (and S3)")
+    migrate_data.add_argument("--to", required=True, help="target database URL, postgresql://user@host/db")
+    migrate_data.add_argument("--data-dir", type=Path, help="the embedded install's data directory (default ./data)")
+    migrate_data.add_argument("--target-data-dir", type=Path, help="data directory of the scaled install")
+    migrate_data.add_argument("--force", action="store_true", help="empty a non-empty target first")
+    migrate_data.set_defaults(func=_migrate_data)
 
     test_app = commands.add_parser("test-app", help="run an app's regression tests; exit 1 if any fails")
     test_app.add_argument("app_id")

@@ -12,21 +12,23 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from loomworks import __version__
-from loomworks.api import console, errors, file_preview, metrics, service, web
+from loomworks.api import console, errors, file_preview, mcp, metrics, service, web
 from loomworks.api.deps import ServerState, State
 from loomworks.api.metrics import ServerMetrics
 from loomworks.api.middleware import RequestIdMiddleware
 from loomworks.api.responses import JsonResponse
 from loomworks.core.config import Settings
-from loomworks.core.ssrf import SafeHttpClient
+from loomworks.core.ssrf import EgressPolicy, SafeHttpClient
 from loomworks.engine.ports import Ports
 from loomworks.providers.runtime import ModelRuntime
 from loomworks.sandbox import Sandbox, SandboxUnavailableError
+from loomworks.services.agent import AgentChatAnswerer, RuntimeAgentPort
 from loomworks.services.annotations import AnnotationReplier, Embed
-from loomworks.services.api_keys import AppKeyCache
 from loomworks.services.app_tests import AppTester
 from loomworks.services.auth import AuthSettings
+from loomworks.services.background import BackgroundChat
 from loomworks.services.chat.pipeline import ChatService, ModelResolver
+from loomworks.services.chatflow import ChatflowService
 from loomworks.services.knowledge.indexing import KnowledgeRuntime
 from loomworks.services.model_gateway import (
     WorkspaceCompleter,
@@ -35,7 +37,11 @@ from loomworks.services.model_gateway import (
     WorkspaceReranker,
     WorkspaceSpeech,
 )
+from loomworks.services.scaling import job_queue_for, runs_jobs_in_process, shared_parts, storage_for
 from loomworks.services.speech import SpeechModels
+from loomworks.services.tools.port import RuntimeToolPort, build_tool_runtime
+from loomworks.services.tools.registry import ToolServices
+from loomworks.services.tracing import TraceDispatcher
 from loomworks.services.workflow_engine import WorkflowEngineRunner
 from loomworks.services.workflow_ports import (
     ConversationMemoryPort,
@@ -47,7 +53,6 @@ from loomworks.services.workflow_ports import (
 )
 from loomworks.services.workflow_runs import EngineRunner, WorkflowRunService
 from loomworks.store.db import Database
-from loomworks.store.storage import LocalStorage
 from loomworks.tasks.queue import JobQueue
 
 log = logging.getLogger("loomworks.server")
@@ -70,7 +75,7 @@ def build_state(
     state = ServerState(
         settings=settings,
         db=db,
-        storage=LocalStorage(settings.resolved_storage_dir),
+        storage=storage_for(settings),
         keyring=settings.keyring(),
         auth=AuthSettings(
             secret_key=settings.resolved_secret_key,
@@ -92,10 +97,10 @@ def build_state(
     state.extras["models"] = workspace_models
     state.extras["embed"] = embed
     state.extras["validate_credentials"] = workspace_models.validate
-    knowledge = KnowledgeRuntime.embedded(
+    knowledge = KnowledgeRuntime.from_settings(
+        settings,
         db,
         state.storage,
-        settings.data_dir,
         embed=embed,
         rerank=WorkspaceReranker(db, workspace_models),
         complete=WorkspaceCompleter(db, workspace_models),
@@ -104,33 +109,81 @@ def build_state(
     server_metrics = ServerMetrics()
     server_metrics.watch_jobs(db)
     state.extras["metrics"] = server_metrics
+    # Traces leave the answer's path through one bounded dispatcher; collector URLs are user-typed.
+    tracer = TraceDispatcher(db, state.keyring, SafeHttpClient(EgressPolicy.from_settings(settings), timeout=15.0))
+    state.extras["tracing"] = tracer
+    # Events, stop flags and key cache: in this process, or shared through Redis (`redis_url`).
+    shared = shared_parts(settings)
+    state.extras["event_bus"] = shared.bus
     state.extras["chat"] = ChatService(
         db,
         models or workspace_models,
         storage=state.storage,
         annotations=AnnotationReplier(embed),
         usage_sink=server_metrics.record_usage,
+        tracer=tracer,
+        knowledge=knowledge,
+        tasks=shared.tasks,
+        # Agents find the tool runtime when a turn runs, wherever `build_state` puts it.
+        agents=AgentChatAnswerer(lambda: state.extras.get("tools"), secret=state.auth.secret_key),
     )
-    state.extras["jobs"] = JobQueue(db, concurrency=settings.job_concurrency)
+    state.extras["jobs"] = job_queue_for(db, settings)
     knowledge.register(state.extras["jobs"])
-    state.extras["key_cache"] = AppKeyCache()
+    state.extras["key_cache"] = shared.key_cache
+    background = BackgroundChat(
+        db,
+        state.extras["chat"],
+        shared.bus,
+        jobs=state.extras["jobs"] if settings.job_backend == "celery" else None,
+        idle_timeout=max(3 * settings.job_lease_seconds, 30.0),
+        repair_seconds=2 * settings.job_lease_seconds + 10,
+    )
+    background.register(state.extras["jobs"])
+    state.extras["background"] = background
     # Every request made on a user's behalf (DSL from a URL, HTTP nodes, …) goes through this one client.
     http_client = SafeHttpClient.from_settings(settings)
+    knowledge.http = http_client  # external knowledge endpoints are user-typed URLs
     state.extras["http_client"] = http_client
     state.extras["fetch_url"] = http_client.fetch_text
     sandbox = Sandbox.from_settings(settings)
     state.extras["sandbox"] = sandbox
+    # Tools (built-in, OpenAPI, MCP, workflow); workflow tools reach the run service built below.
+    state.extras["tools"] = build_tool_runtime(
+        db=db,
+        keyring=state.keyring,
+        http=http_client,
+        services=ToolServices(
+            db=db,
+            storage=state.storage,
+            keyring=state.keyring,
+            http=http_client,
+            sandbox=sandbox,
+            knowledge=knowledge,
+            speech=speech or WorkspaceSpeech(db, workspace_models),
+            files=StorageFilePort(db, state.storage, http_client),
+        ),
+        workflow_runs=lambda: state.extras.get("workflows"),
+        timeout=settings.tool_timeout_seconds,
+        max_depth=settings.workflow_tool_max_depth,
+        mcp_stdio_commands=frozenset(c.strip() for c in settings.mcp_stdio_allowed_commands.split(",") if c.strip()),
+    )
     engine = engine or WorkflowEngineRunner(
         Ports(
+            tools=RuntimeToolPort(state.extras["tools"]),
             model=RuntimeModelPort(db, workspace_models),
             http=SafeHttpPort(http_client),
             files=StorageFilePort(db, state.storage, http_client),
             memory=ConversationMemoryPort(db),
             retrieval=KnowledgeRetrievalPort(knowledge),
             code=SandboxCodePort(sandbox),
+            agents=RuntimeAgentPort(db, workspace_models, lambda: state.extras.get("tools")),
         )
     )
-    state.extras["workflows"] = WorkflowRunService(db, engine)
+    # One task registry: a stop by task id reaches chat, workflow and chatflow runs alike, as in Dify.
+    state.extras["workflows"] = WorkflowRunService(
+        db, engine, tracer=tracer, tasks=state.extras["chat"].tasks, keyring=state.keyring
+    )
+    state.extras["chatflow"] = ChatflowService(db, state.extras["workflows"])
     state.extras["app_tests"] = AppTester(db, state.extras["chat"], state.extras["workflows"])
     state.extras["speech"] = speech or WorkspaceSpeech(db, workspace_models)
     return state
@@ -146,8 +199,11 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
         if settings.migrate_on_start:
             await run_in_threadpool(server_state.db.migrate)
         jobs: JobQueue = server_state.extras["jobs"]
-        if settings.run_jobs_in_process:
+        if runs_jobs_in_process(settings):
             await jobs.start()
+            # Embedded mode: this process owns the database's runs, so runs a crash cut off go on.
+            await server_state.extras["workflows"].recover()
+        await server_state.extras["tracing"].start()
         if settings.sandbox_check_on_start:
             try:
                 status = await run_in_threadpool(server_state.extras["sandbox"].check)
@@ -157,7 +213,9 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
         log.info("ready", extra={"version": __version__, "database": server_state.db.engine.dialect.name})
         yield
         await jobs.stop()
+        await server_state.extras["background"].drain()
         await server_state.extras["chat"].drain()
+        await server_state.extras["tracing"].stop()
         await server_state.extras["runtime"].aclose()
         await server_state.extras["http_client"].aclose()
         server_state.db.dispose()
@@ -173,6 +231,7 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     errors.install(app)
     app.add_middleware(RequestIdMiddleware, metrics=server_state.extras["metrics"])
     app.include_router(console.router)
+    app.include_router(mcp.router)
     app.include_router(service.router)
     app.include_router(web.router)
     app.include_router(file_preview.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,7 +59,58 @@ class Settings(BaseSettings):
         True, description="Run background jobs (indexing, …) inside `serve` (the embedded mode)."
     )
     job_concurrency: int = Field(2, description="Background jobs run at the same time by one process.")
-    redis_url: str | None = Field(None, description="Redis URL for the scaled mode; unset means in-process.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL for the scaled mode (events between processes, stop-generation, cache "
+        "invalidation, the Celery broker); unset means in-process.",
+    )
+    job_backend: Literal["embedded", "celery"] = Field(
+        "embedded",
+        description="`embedded`: the job table is worked inside `serve`; `celery`: jobs go to `loomworks worker` "
+        "processes through the Redis broker and `serve` runs none.",
+    )
+    job_lease_seconds: float = Field(
+        60.0, description="How long a running job stays claimed without a heartbeat before another worker retries it."
+    )
+    worker_concurrency: int = Field(32, description="Jobs one `loomworks worker` runs at the same time.")
+    run_in_worker: bool = Field(
+        False,
+        description="Run streamed chat turns on a worker (needs `job_backend=celery`); the API process streams "
+        "them from the event bus, and a client can resume with `Last-Event-ID`.",
+    )
+    event_stream_ttl_seconds: int = Field(
+        600, description="How long a run's events stay readable for a client that reconnects (seconds)."
+    )
+    event_bus_reconnect_seconds: float = Field(
+        10.0, description="How long a stream waits for Redis to come back before it ends with an error (seconds)."
+    )
+    storage: Literal["local", "s3"] = Field("local", description="Where files live: `local` (the data dir) or `s3`.")
+    s3_endpoint: str = Field("", description="S3-compatible endpoint URL, e.g. `http://minio:9000` (empty: AWS).")
+    s3_region: str = Field("us-east-1", description="S3 region (part of the request signature).")
+    s3_bucket: str = Field("loomworks", description="S3 bucket for files.")
+    s3_access_key: str = Field("", description="S3 access key id.")
+    s3_secret_key: str = Field("", description="S3 secret access key.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket (several installs may share one).")
+    vector_store: Literal["embedded", "pgvector"] = Field(
+        "embedded",
+        description="Where knowledge vectors live: `embedded` (exact search over files under the data dir) or "
+        "`pgvector` (PostgreSQL with the pgvector extension, for the scaled mode).",
+    )
+    pgvector_url: str | None = Field(
+        None,
+        description="PostgreSQL URL of the pgvector store; default: `database_url` when that is PostgreSQL. "
+        "The role must be allowed to `CREATE EXTENSION vector` (or the extension must exist).",
+    )
+    pgvector_ef_search: int = Field(
+        100, description="HNSW candidates per pgvector query (`hnsw.ef_search`): higher finds more, slower."
+    )
+    pgvector_exact_rescore: bool = Field(
+        True, description="Re-order the HNSW candidates by exact similarity before keeping the top k (better recall)."
+    )
+    pgvector_hnsw_min_rows: int = Field(
+        5000,
+        description="Build a dataset's HNSW index once it holds this many vectors; smaller ones are scanned exactly.",
+    )
     model_timeout_seconds: float = Field(300.0, description="Read timeout of one model call (seconds).")
     model_max_retries: int = Field(
         2, description="Retries of a model call that failed with 429, 5xx or a network error."
@@ -69,6 +121,11 @@ class Settings(BaseSettings):
     )
     console_api_url: str = Field("", description="Public base URL of the console API (empty: same origin).")
     service_api_url: str = Field("", description="Public base URL shown for the Service API (empty: same origin).")
+    tool_timeout_seconds: float = Field(60.0, description="Longest time one tool call may take (seconds).")
+    workflow_tool_max_depth: int = Field(5, description="How deeply workflows published as tools may call each other.")
+    mcp_stdio_allowed_commands: str = Field(
+        "", description="Commands (comma-separated) an admin allows as stdio MCP servers; empty refuses stdio."
+    )
     sandbox_check_on_start: bool = Field(
         True, description="Probe the code sandbox when `serve` starts and log which isolation is in use."
     )
@@ -109,6 +166,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'loomworks.db').resolve()}"
+
+    @property
+    def resolved_pgvector_url(self) -> str | None:
+        """The pgvector store's URL: `pgvector_url`, else the application database when it is PostgreSQL."""
+        if self.pgvector_url:
+            return self.pgvector_url
+        return None if self.is_sqlite else self.resolved_database_url
 
     @property
     def is_sqlite(self) -> bool:

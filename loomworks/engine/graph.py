@@ -7,6 +7,7 @@ containers own a `Subgraph` each; the top level is `Graph.root`. Note nodes are 
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,9 +40,32 @@ class StreamPlan:
     gates: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class ParallelBranch:
+    """One branch of a parallel (a fork: one handle leading to several nodes), as Dify names it.
+
+    Attributes:
+        parallel_id: the parallel's id (fixed when the graph is compiled).
+        start_node_id: the branch's first node (Dify's `parallel_start_node_id`/`parallel_branch_id`).
+        parent_parallel_id: the parallel whose branch holds this fork, if any.
+        parent_start_node_id: the first node of that enclosing branch.
+        size: how many nodes the branch holds (up to the node where branches join).
+    """
+
+    parallel_id: str
+    start_node_id: str
+    parent_parallel_id: str | None
+    parent_start_node_id: str | None
+    size: int
+
+
 @dataclass(slots=True)
 class Subgraph:
-    """The nodes of one level (the top level, or one container's inside) and their edges."""
+    """The nodes of one level (the top level, or one container's inside) and their edges.
+
+    `parallel_of` maps a node to the innermost parallel branch holding it; `branches_of` to
+    every branch holding it, outermost first (a node inside a nested parallel is in both).
+    """
 
     container_id: str | None
     start_id: str
@@ -50,6 +74,8 @@ class Subgraph:
     in_count: dict[str, int]
     order: list[str] = field(default_factory=list)  # topological order of the reachable nodes
     streams: list[StreamPlan] = field(default_factory=list)
+    parallel_of: dict[str, ParallelBranch] = field(default_factory=dict)
+    branches_of: dict[str, tuple[ParallelBranch, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -190,6 +216,9 @@ def _compile(raw: Any, mode: str) -> tuple[Graph | None, list[Problem]]:
     graph = Graph(mode, nodes, root, subgraphs, raw=raw)
     _check_references(graph, problems)
     _plan_streams(graph, root)
+    if mode == "advanced-chat":
+        for inner in subgraphs.values():
+            _plan_streams(graph, inner)
     graph.warnings = [p for p in problems if p.severity == "warning"]
     return graph, problems
 
@@ -259,7 +288,65 @@ def _subgraph(
             for edge in out_edges.pop(node_id, []):
                 in_count[edge.target] -= 1
             out_edges[node_id] = []
-    return Subgraph(container_id, start, ids, out_edges, in_count, order)
+    sub = Subgraph(container_id, start, ids, out_edges, in_count, order)
+    _plan_parallels(sub)
+    return sub
+
+
+def _plan_parallels(sub: Subgraph) -> None:
+    """Find the parallels (Dify's fork detection) and which nodes each branch holds.
+
+    A fork is a node whose one handle leads to two or more nodes. Branch i holds the nodes
+    reachable from its first node and from no other branch of the same fork (what two branches
+    both reach lies past the join), within the enclosing branch when the fork is itself in one.
+    """
+    forks = [n for n in sub.order if _fork_targets(sub.out_edges.get(n, ()))]
+    if not forks:
+        return
+    reach: dict[str, frozenset[str]] = {}
+    for node_id in reversed(sub.order):
+        below = {node_id}
+        for edge in sub.out_edges.get(node_id, ()):
+            below |= reach.get(edge.target, frozenset())
+        reach[node_id] = frozenset(below)
+    members: dict[ParallelBranch, frozenset[str]] = {}
+    branches_of: dict[str, list[ParallelBranch]] = {}
+    for fork in forks:
+        enclosing = sub.parallel_of.get(fork)
+        for targets in _fork_targets(sub.out_edges[fork]):
+            held: list[tuple[str, frozenset[str]]] = []
+            for target in targets:
+                others = frozenset().union(*(reach[t] for t in targets if t != target))
+                own = reach[target] - others
+                if enclosing is not None:
+                    own &= members[enclosing]
+                if target in own:
+                    held.append((target, own))
+            if len(held) < 2:
+                continue
+            parallel_id = str(uuid.uuid4())
+            for target, own in held:
+                branch = ParallelBranch(
+                    parallel_id,
+                    target,
+                    enclosing.parallel_id if enclosing else None,
+                    enclosing.start_node_id if enclosing else None,
+                    len(own),
+                )
+                members[branch] = own
+                for node_id in own:
+                    sub.parallel_of[node_id] = branch
+                    branches_of.setdefault(node_id, []).append(branch)
+    sub.branches_of = {node_id: tuple(found) for node_id, found in branches_of.items()}
+
+
+def _fork_targets(edges: Iterable[Edge]) -> list[list[str]]:
+    by_handle: dict[str, list[str]] = {}
+    for edge in edges:
+        targets = by_handle.setdefault(edge.handle, [])
+        if edge.target not in targets:
+            targets.append(edge.target)
+    return [targets for targets in by_handle.values() if len(targets) > 1]
 
 
 def _start_of(
@@ -365,9 +452,16 @@ def _iter_refs(node: Node) -> Iterable[Selector]:
 
 
 def _plan_streams(graph: Graph, root: Subgraph) -> None:
+    """Plan the streamed text of a level's Answer (chatflow) or End (workflow) nodes.
+
+    Inside an iteration or loop each round streams its own Answer nodes: parts read from outside
+    the container are ready when the round starts, parts of the round's nodes as they finish.
+    """
     kind = "answer" if graph.mode == "advanced-chat" else "end"
     up = ancestors(root)
     streamers = [n for n in root.order if graph.nodes[n].type == kind]
+    # Containers with Answer nodes inside: what they say comes before the answers that follow them.
+    speaking = {_outermost(graph, n.id, root.container_id) for n in graph.nodes.values() if n.type == "answer"}
     for node_id in streamers:
         parts = graph.nodes[node_id].stream_parts() or []
         if kind == "end":
@@ -383,5 +477,17 @@ def _plan_streams(graph: Graph, root: Subgraph) -> None:
             ]
             if not parts:
                 continue
-        gates = {a for a in up.get(node_id, set()) if len(graph.nodes[a].handles()) > 1 or a in streamers}
+        gates = {
+            a
+            for a in up.get(node_id, set())
+            if len(graph.nodes[a].handles()) > 1 or a in streamers or (kind == "answer" and a in speaking)
+        }
         root.streams.append(StreamPlan(node_id, list(parts), frozenset(gates)))
+
+
+def _outermost(graph: Graph, node_id: str, level: str | None) -> str | None:
+    """The container directly inside `level` that holds `node_id` (None when it is at `level`)."""
+    parent = graph.nodes[node_id].parent_id
+    while parent is not None and parent != level:
+        node_id, parent = parent, graph.nodes[parent].parent_id
+    return node_id if parent == level and node_id in graph.subgraphs else None

@@ -6,6 +6,13 @@ parallel branches are genuinely concurrent. Edges are resolved by handle: an edg
 skipped; a node runs once all its incoming edges are resolved and at least one was taken, and is
 skipped (and skips its own edges) when none was. Events go into one `EventSink` that the run's
 async generator drains; nothing polls.
+
+Parallel branches are Dify's: where one handle leads to several nodes, each target starts a
+branch (see `graph.ParallelBranch`). Node events inside a branch carry `parallel_id`,
+`parallel_start_node_id` and, when nested, `parent_parallel_id`/`parent_parallel_start_node_id`;
+`parallel_branch_started` comes before a branch's first node starts and `parallel_branch_finished`
+once all its nodes are resolved (run or skipped), with `status` `failed` and the `error` when one
+of its nodes failed the run. Inside iterations and loops each round streams its own Answer nodes.
 """
 
 from __future__ import annotations
@@ -20,10 +27,10 @@ from random import getrandbits
 from typing import Any
 
 from loomworks.engine.errors import NodeError, RunLimitError
-from loomworks.engine.graph import Graph, StreamPlan, Subgraph
+from loomworks.engine.graph import Graph, ParallelBranch, StreamPlan, Subgraph
 from loomworks.engine.nodes.base import Node, NodeResult
 from loomworks.engine.ports import Ports
-from loomworks.engine.variables import SYSTEM_ROOTS, VariablePool, to_text
+from loomworks.engine.variables import SYSTEM_ROOTS, VariablePool, mask_secrets, to_text
 
 _INLINE_BATCH = 64  # yield to the event loop after this many inline nodes in a row
 
@@ -96,6 +103,8 @@ class RunState:
     outputs: dict[str, Any] = field(default_factory=dict)
     answers: list[str] = field(default_factory=list)
     halt: str | None = None  # why the run is being cut short: stopped | a limit message
+    # On resume: recorded inner-node outputs of unfinished iterations, by iteration id and round.
+    rounds: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
     def next_index(self) -> int:
         self.index += 1
@@ -119,8 +128,17 @@ class StreamRouter:
     output such as an LLM's `text`, forwards deltas as they arrive.
     """
 
-    def __init__(self, plans: list[StreamPlan], pool: VariablePool, emit: Callable[[str, list[str]], None]) -> None:
+    def __init__(
+        self,
+        plans: list[StreamPlan],
+        pool: VariablePool,
+        emit: Callable[[str, list[str]], None],
+        *,
+        local: list[str] | None = None,
+    ) -> None:
         self.pool = pool
+        # Nodes of this level; a part read from outside it (a container's item, an outer node) is ready.
+        self.local = frozenset(local) if local is not None else None
         self.emit = emit
         self.done: set[str] = set()
         self.skipped: set[str] = set()
@@ -194,7 +212,12 @@ class StreamRouter:
                     self.consumed[node_id] = 0
                     continue
                 break
-            if source in SYSTEM_ROOTS or source in self.done or final:
+            if (
+                source in SYSTEM_ROOTS
+                or source in self.done
+                or final
+                or (self.local is not None and source not in self.local)
+            ):
                 text = to_text(self.pool.get(part))
                 if text:
                     self.emit(text, list(part))
@@ -283,8 +306,13 @@ class GraphRun:
         self.signals: set[str] = set()  # e.g. "break" from a loop-end node
         self._wake: asyncio.Future[None] | None = None
         self.router: StreamRouter | None = None
-        if depth == 0 and sub.container_id is None and sub.streams:
-            self.router = StreamRouter(sub.streams, pool, self.chunk)
+        if sub.streams:
+            self.router = StreamRouter(sub.streams, pool, self.chunk, local=sub.node_ids)
+        # Parallel branches: nodes left to resolve in each branch, and the branches under way.
+        self.branch_left: dict[ParallelBranch, int] = (
+            {b: b.size for found in sub.branches_of.values() for b in found} if sub.branches_of else {}
+        )
+        self.branch_open: set[ParallelBranch] = set()
 
     def chunk(self, text: str, selector: list[str]) -> None:
         if self.state.graph.mode == "advanced-chat":
@@ -354,6 +382,12 @@ class GraphRun:
 
     def _started(self, node: Node) -> dict[str, Any]:
         scope = self.scope
+        branch = self.sub.parallel_of.get(node.id) if self.branch_left else None
+        if branch is not None:
+            for opened in self.sub.branches_of[node.id]:
+                if opened.start_node_id == node.id and opened not in self.branch_open:
+                    self.branch_open.add(opened)
+                    self.state.sink.put({"event": "parallel_branch_started", "data": self._branch_data(opened)})
         data = {
             "id": _execution_id(),
             "node_id": node.id,
@@ -372,8 +406,43 @@ class GraphRun:
             "loop_id": scope.get("loop_id"),
             "parallel_run_id": None,
         }
+        if branch is not None:
+            data["parallel_id"] = branch.parallel_id
+            data["parallel_start_node_id"] = branch.start_node_id
+            data["parent_parallel_id"] = branch.parent_parallel_id
+            data["parent_parallel_start_node_id"] = branch.parent_start_node_id
         self.state.sink.put({"event": "node_started", "data": data})
         return data
+
+    def _branch_data(self, branch: ParallelBranch, **extra: Any) -> dict[str, Any]:
+        return {
+            "parallel_id": branch.parallel_id,
+            "parallel_branch_id": branch.start_node_id,
+            "parent_parallel_id": branch.parent_parallel_id,
+            "parent_parallel_start_node_id": branch.parent_start_node_id,
+            "iteration_id": self.scope.get("iteration_id"),
+            "loop_id": self.scope.get("loop_id"),
+            "created_at": int(time.time()),
+            **extra,
+        }
+
+    def _branch_resolved(self, node_ids: list[str]) -> None:
+        """Count resolved nodes off their branches; a branch whose nodes are all resolved has finished."""
+        for node_id in node_ids:
+            for branch in reversed(self.sub.branches_of.get(node_id, ())):
+                left = self.branch_left[branch] - 1
+                self.branch_left[branch] = left
+                if left == 0 and branch in self.branch_open:
+                    self.branch_open.discard(branch)
+                    data = self._branch_data(branch, status="succeeded", error=None)
+                    self.state.sink.put({"event": "parallel_branch_finished", "data": data})
+
+    def _branch_failed(self, node_id: str, message: str) -> None:
+        for branch in reversed(self.sub.branches_of.get(node_id, ())):
+            if branch in self.branch_open:
+                self.branch_open.discard(branch)
+                data = self._branch_data(branch, status="failed", error=message)
+                self.state.sink.put({"event": "parallel_branch_finished", "data": data})
 
     def _run_inline(self, node: Node) -> None:
         started = self._started(node)
@@ -429,6 +498,13 @@ class GraphRun:
             metadata.update(self.scope)
         if node.error_strategy:
             metadata["error_strategy"] = node.error_strategy
+        branch = self.sub.parallel_of.get(node.id) if self.branch_left else None
+        if branch is not None:
+            metadata["parallel_id"] = branch.parallel_id
+            metadata["parallel_start_node_id"] = branch.start_node_id
+            if branch.parent_parallel_id:
+                metadata["parent_parallel_id"] = branch.parent_parallel_id
+                metadata["parent_parallel_start_node_id"] = branch.parent_start_node_id
         if extra:
             metadata.update(extra)
         return metadata
@@ -446,10 +522,16 @@ class GraphRun:
         extra: dict[str, Any] | None = None,
     ) -> None:
         metadata = self._metadata(node, result.metadata if result is not None else None)
+        inputs = result.inputs if result is not None else None
+        process_data = result.process_data if result is not None else None
+        secrets = self.pool.secrets
+        if secrets:
+            # Recorded inputs must not show `secret` environment values (outputs stay as they are).
+            inputs, process_data = mask_secrets(inputs, secrets), mask_secrets(process_data, secrets)
         data = {
             **started,
-            "inputs": result.inputs if result is not None else None,
-            "process_data": result.process_data if result is not None else None,
+            "inputs": inputs,
+            "process_data": process_data,
             "outputs": result.outputs if result is not None else None,
             "status": status,
             "error": error,
@@ -498,6 +580,8 @@ class GraphRun:
         error_type = exc.error_type if isinstance(exc, NodeError) else type(exc).__name__
         if isinstance(exc, RunLimitError) or node.error_strategy is None:
             self._finished(node, started, begin, status="failed", error=message)
+            if self.branch_left:
+                self._branch_failed(node.id, message)
             if self.failure is None:
                 self.failure = message
             return
@@ -535,6 +619,8 @@ class GraphRun:
         pending, taken, ready = self.pending, self.taken, self.ready
         out_edges = self.sub.out_edges
         edges = out_edges[node_id]
+        if self.branch_left:
+            self._branch_resolved([node_id])
         if len(edges) == 1 and edges[0].handle == handle and self.router is None:
             # The common case of a chain: one taken edge, nothing to skip.
             target = edges[0].target
@@ -560,6 +646,8 @@ class GraphRun:
                 else:
                     skipped.append(target)
                     work.extend((e.target, False, target) for e in out_edges.get(target, ()))
+        if self.branch_left and skipped:
+            self._branch_resolved(skipped)
         if self.router is not None:
             self.router.resolved([node_id], skipped)
 

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from loomworks.core.crypto import mask
+
 Selector = tuple[str, ...]
 
 SYSTEM_ROOTS = frozenset({"sys", "env", "conversation"})
@@ -305,3 +307,29 @@ def selector_of(raw: Any) -> Selector | None:
     if isinstance(raw, list | tuple) and len(raw) >= 2 and all(isinstance(p, str | int) for p in raw):
         return tuple(str(p) for p in raw)
     return None
+
+
+def mask_secrets(value: Any, secrets: Iterable[str]) -> Any:
+    """A copy of `value` in which every occurrence of a secret is masked (for recorded inputs).
+
+    Strings are searched for each secret (longest first, so that a secret containing another is
+    masked whole): a secret rendered into a header or a URL is masked too. Masks follow Dify's
+    obfuscation (first 6 and last 2 characters around 12 stars; stars only for short values).
+    """
+    ordered = sorted((s for s in secrets if s), key=len, reverse=True)
+    if not ordered:
+        return value
+    return _mask(value, ordered)
+
+
+def _mask(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, mask(secret))
+        return value
+    if isinstance(value, dict):
+        return {key: _mask(item, secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(item, secrets) for item in value]
+    return value

@@ -32,7 +32,8 @@ class Resume:
         finished: `node_finished` event data (or rows with the same keys: `node_id`, `status`,
             `outputs`, `iteration_id`, `loop_id`) of the nodes that already finished, in order.
             Only top-level nodes that succeeded or took an error strategy are replayed; anything
-            else runs again.
+            else runs again, except the rounds of an unfinished top-level iteration whose output
+            node was recorded (see `round_replays`).
         pool: a `VariablePool.snapshot()` to restore (conversation variables as last written);
             None rebuilds the pool from the replayed outputs only.
     """
@@ -121,6 +122,7 @@ class WorkflowEngine:
         replay: dict[str, Replay] = {}
         if resume is not None:
             replay = self.replays(graph, resume.finished)
+            state.rounds = self.round_replays(graph, resume.finished)
             if resume.pool:
                 pool.restore({k: v for k, v in resume.pool.items() if k != "sys"})
         created = int(time.time())
@@ -222,6 +224,31 @@ class WorkflowEngine:
                 continue
             replay[node.id] = Replay(outputs, handle, str(status))
         return replay
+
+    @staticmethod
+    def round_replays(graph: Graph, finished: Iterable[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
+        """Recorded inner-node outputs of top-level iterations, by iteration id and round index.
+
+        An iteration cut off mid-way runs again on resume, but a round whose output node had
+        finished takes that node's recorded outputs instead of running again. The round index is
+        read from `execution_metadata.iteration_index` (or an `iteration_index` key).
+        """
+        rounds: dict[str, dict[int, dict[str, Any]]] = {}
+        for record in finished:
+            iteration_id = record.get("iteration_id")
+            container = graph.nodes.get(str(iteration_id)) if iteration_id else None
+            if container is None or container.type != "iteration" or container.parent_id is not None:
+                continue
+            if record.get("status") not in ("succeeded", "exception"):
+                continue
+            metadata = record.get("execution_metadata") or {}
+            index = metadata.get("iteration_index", record.get("iteration_index"))
+            if not isinstance(index, int):
+                continue
+            rounds.setdefault(container.id, {}).setdefault(index, {})[str(record.get("node_id"))] = dict(
+                record.get("outputs") or {}
+            )
+        return rounds
 
     def rerun_from(
         self,

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loomworks.core.clock import now
+from loomworks.core.crypto import KeyRing
 from loomworks.core.errors import InvalidParamError, NotFoundError
-from loomworks.services import apps, workflows
+from loomworks.services import apps, workflow_secrets, workflows
 from loomworks.services.app_config import normalise_model_config
 from loomworks.services.caller import Caller
 from loomworks.services.workflow_defaults import DEFAULT_FEATURES, DRAFT, content_hash
@@ -199,7 +200,9 @@ def _app_fields(document: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     }
 
 
-def _apply(session: Session, caller: Caller, document: dict[str, Any], overrides: dict[str, Any]) -> App:
+def _apply(
+    session: Session, caller: Caller, document: dict[str, Any], overrides: dict[str, Any], keyring: KeyRing | None
+) -> App:
     mode = document["app"]["mode"]
     fields = _app_fields(document, overrides)
     target_id = overrides.get("app_id")
@@ -233,7 +236,10 @@ def _apply(session: Session, caller: Caller, document: dict[str, Any], overrides
         draft.features = (
             section.get("features") if isinstance(section.get("features"), dict) else dict(DEFAULT_FEATURES)
         )
-        draft.environment_variables = list(section.get("environment_variables") or [])
+        # Secret values arrive in clear (an export with secrets) and are sealed before they are stored.
+        draft.environment_variables = workflow_secrets.seal(
+            keyring, tenant_id=app.tenant_id, app_id=app.id, variables=list(section.get("environment_variables") or [])
+        )
         draft.conversation_variables = list(section.get("conversation_variables") or [])
         draft.dsl_extra = {
             "workflow": {k: v for k, v in section.items() if k not in _WORKFLOW_KEYS},
@@ -245,7 +251,13 @@ def _apply(session: Session, caller: Caller, document: dict[str, Any], overrides
 
 
 def import_dsl(
-    session: Session, *, caller: Caller, content: str, overrides: dict[str, Any], tool_providers: set[str] | None = None
+    session: Session,
+    *,
+    caller: Caller,
+    content: str,
+    overrides: dict[str, Any],
+    tool_providers: set[str] | None = None,
+    keyring: KeyRing | None = None,
 ) -> ImportResult:
     """Import (or queue for confirmation) one DSL document."""
     caller.require_editor()
@@ -269,7 +281,7 @@ def import_dsl(
     if status == "pending":
         return ImportResult(id=pending.id, status="pending", app_mode=mode, imported_dsl_version=version)
     session.delete(pending)
-    return _finish(session, caller, pending.id, document, overrides, status, tool_providers or set())
+    return _finish(session, caller, pending.id, document, overrides, status, tool_providers or set(), keyring)
 
 
 def _finish(
@@ -280,11 +292,12 @@ def _finish(
     overrides: dict[str, Any],
     status: str,
     tool_providers: set[str],
+    keyring: KeyRing | None = None,
 ) -> ImportResult:
     warnings = analyse(session, caller.tenant_id, document, tool_providers=tool_providers)
     try:
         with session.begin_nested():
-            app = _apply(session, caller, document, overrides)
+            app = _apply(session, caller, document, overrides, keyring)
     except InvalidParamError as exc:
         return ImportResult(
             id=import_id,
@@ -306,7 +319,12 @@ def _finish(
 
 
 def confirm(
-    session: Session, *, caller: Caller, import_id: str, tool_providers: set[str] | None = None
+    session: Session,
+    *,
+    caller: Caller,
+    import_id: str,
+    tool_providers: set[str] | None = None,
+    keyring: KeyRing | None = None,
 ) -> ImportResult:
     caller.require_editor()
     pending = session.scalar(
@@ -321,13 +339,22 @@ def confirm(
     document = load(pending.yaml_content)
     overrides = dict(pending.options)
     session.delete(pending)
-    return _finish(session, caller, import_id, document, overrides, "completed", tool_providers or set())
+    return _finish(session, caller, import_id, document, overrides, "completed", tool_providers or set(), keyring)
 
 
 def export(
-    session: Session, *, caller: Caller, app_id: str, include_secret: bool = False, workflow_id: str | None = None
+    session: Session,
+    *,
+    caller: Caller,
+    app_id: str,
+    include_secret: bool = False,
+    workflow_id: str | None = None,
+    keyring: KeyRing | None = None,
 ) -> str:
-    """The app as a DSL document (keys sorted, as Dify writes them)."""
+    """The app as a DSL document (keys sorted, as Dify writes them).
+
+    Secret environment values are blanked, or opened with `keyring` when `include_secret`.
+    """
     app = apps.get(session, caller=caller, app_id=app_id)
     document: dict[str, Any] = {
         "app": {
@@ -348,7 +375,9 @@ def export(
         else:
             workflow = workflows.get_draft(session, caller=caller, app_id=app.id)
         env = copy.deepcopy(workflow.environment_variables or [])
-        if not include_secret:
+        if include_secret:
+            env = workflow_secrets.opened(keyring, tenant_id=app.tenant_id, app_id=app.id, variables=env)
+        else:
             for variable in env:
                 if isinstance(variable, dict) and variable.get("value_type") == "secret":
                     variable["value"] = ""

@@ -3,8 +3,9 @@
 Compiles each workflow version once — keyed by id, content hash and update time — and runs it
 with the ports given at construction (model runtime, sandbox, SSRF-safe HTTP client, tools,
 retrieval, files, memory). Conversation variable values may be passed in
-`system["conversation_variables"]` (name -> value); they override the DSL defaults. Environment
-variables are read from the workflow row as they are: secrets must already be decrypted there.
+`system["conversation_variables"]` (name -> value); they override the DSL defaults. The run's
+environment variables, secrets opened, come in `system["environment_variables"]` (the run service
+opens them); without it the workflow row's are used with sealed secret values blanked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from loomworks.engine import Graph, Limits, Ports, Resume, RunContext, WorkflowEngine
+from loomworks.services import workflow_secrets
 from loomworks.store.tables import Workflow
 
 
@@ -54,13 +56,18 @@ class WorkflowEngineRunner:
     ) -> RunContext:
         system = dict(system)
         conversation_values = system.pop("conversation_variables", None)
+        environment = system.pop("environment_variables", None)
+        if environment is None:
+            environment = workflow_secrets.opened(
+                None, tenant_id=tenant_id, app_id=app_id, variables=workflow.environment_variables
+            )
         return RunContext(
             run_id=run_id,
             workflow_id=workflow.id,
             tenant_id=tenant_id,
             app_id=app_id,
             system=system,
-            environment=list(workflow.environment_variables or []),
+            environment=list(environment),
             conversation=list(workflow.conversation_variables or []),
             conversation_values=conversation_values,
         )

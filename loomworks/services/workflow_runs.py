@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,10 +22,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from loomworks.core.clock import now, timestamp
+from loomworks.core.crypto import KeyRing
 from loomworks.core.errors import InvalidParamError, LoomworksError, NotFoundError, NotWorkflowAppError
 from loomworks.core.ids import new_id
-from loomworks.services import end_users
+from loomworks.engine import Resume, compile_graph
+from loomworks.services import end_users, workflow_secrets
 from loomworks.services.chat.tasks import TaskRegistry
+from loomworks.services.tracing import TraceSink, workflow_trace
 from loomworks.services.workflow_defaults import DRAFT
 from loomworks.store.db import Database
 from loomworks.store.tables import App, Workflow, WorkflowAppLog, WorkflowNodeExecution, WorkflowRun
@@ -36,7 +40,8 @@ class EngineRunner(Protocol):
     """Runs one graph and yields Dify-shaped events: `{"event": name, "data": {...}}`.
 
     The stream starts with `workflow_started` and ends with `workflow_finished`; `stop` is set when
-    the run must stop (the engine then finishes with status `stopped`).
+    the run must stop (the engine then finishes with status `stopped`). `resume` (a `Resume`: node
+    executions to replay) is passed only when a recorded run goes on or is re-run from a node.
     """
 
     def run(
@@ -70,6 +75,11 @@ class RunRequest:
     draft: bool = False
     files: list[dict[str, Any]] = field(default_factory=list)
     invoke_from: str = "service-api"
+    # Chatflow turns: extra `sys.*` values (query, conversation_id, conversation_variables, ...)
+    # and the conversation and message the run answers.
+    system: dict[str, Any] = field(default_factory=dict)
+    conversation_id: str | None = None
+    message_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +91,9 @@ class PreparedRun:
     created_by: str
     task_id: str = field(default_factory=new_id)
     run_id: str = field(default_factory=new_id)
+    resume: Resume | None = None  # recorded node executions to replay (restart, rerun from a node)
+    recorded: bool = False  # the run row exists already (a resumed run)
+    index_offset: int = 0  # a resumed run numbers its new node executions after the recorded ones
 
 
 def start_variables(graph: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,10 +146,21 @@ def _ts(value: Any) -> datetime | None:
 class WorkflowRunService:
     """Starts, streams, records and stops workflow runs; one per server process."""
 
-    def __init__(self, db: Database, engine: EngineRunner, *, tasks: TaskRegistry | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        engine: EngineRunner,
+        *,
+        tasks: TaskRegistry | None = None,
+        tracer: TraceSink | None = None,
+        keyring: KeyRing | None = None,
+    ) -> None:
         self.db = db
         self.engine = engine
+        self.keyring = keyring  # opens secret environment variables for the runs it builds
         self.tasks = tasks or TaskRegistry()
+        self.tracer = tracer
+        self._recovering: set[asyncio.Future[None]] = set()
 
     async def prepare(self, request: RunRequest) -> PreparedRun:
         return await run_in_threadpool(self._prepare, request)
@@ -148,7 +172,7 @@ class WorkflowRunService:
         if request.account_id is None and not request.user:
             raise InvalidParamError("Arg user must be provided.", params="user")
         with self.db.session() as session:
-            workflow = self._workflow(session, app, request)
+            workflow = self.workflow_for(session, app, request)
             inputs = check_inputs(workflow.graph, request.inputs)
             if request.account_id is not None:
                 role, creator = "account", request.account_id
@@ -159,7 +183,8 @@ class WorkflowRunService:
         return PreparedRun(request=request, workflow=workflow, inputs=inputs, created_by_role=role, created_by=creator)
 
     @staticmethod
-    def _workflow(session: Session, app: App, request: RunRequest) -> Workflow:
+    def workflow_for(session: Session, app: App, request: RunRequest) -> Workflow:
+        """The version a request runs: the draft, a chosen published version, or the current one."""
         if request.draft:
             found = session.scalar(select(Workflow).where(Workflow.app_id == app.id, Workflow.version == DRAFT))
         elif request.workflow_id:
@@ -178,6 +203,12 @@ class WorkflowRunService:
             raise NotFoundError("Workflow not found.")
         return found
 
+    def _environment(self, app: App, workflow: Workflow) -> list[Any]:
+        """The version's environment variables with secret values opened (only ever for a run)."""
+        return workflow_secrets.opened(
+            self.keyring, tenant_id=app.tenant_id, app_id=app.id, variables=workflow.environment_variables
+        )
+
     def _system(self, run: PreparedRun) -> dict[str, Any]:
         return {
             "user_id": run.created_by,
@@ -185,6 +216,9 @@ class WorkflowRunService:
             "workflow_id": run.workflow.id,
             "workflow_run_id": run.run_id,
             "files": run.request.files,
+            **run.request.system,
+            # Not a `sys.*` value: the engine runner takes it as the run's environment variables.
+            "environment_variables": self._environment(run.request.app, run.workflow),
         }
 
     async def stream(self, run: PreparedRun) -> AsyncIterator[dict[str, Any]]:
@@ -196,6 +230,10 @@ class WorkflowRunService:
         writer = asyncio.create_task(self._writer(run, writes))
         finished: dict[str, Any] | None = None
         started = time.perf_counter()
+        # Node executions with the time each one finished, kept only when the app exports traces.
+        traced = self.tracer is not None and self.tracer.wants(run.request.app.id)
+        nodes: list[tuple[dict[str, Any], float]] = []
+        wall_start = time.time()
         try:
             async for event in self.engine.run(
                 tenant_id=run.request.app.tenant_id,
@@ -205,11 +243,14 @@ class WorkflowRunService:
                 inputs=run.inputs,
                 system=self._system(run),
                 stop=running.stop,
+                **({"resume": run.resume} if run.resume is not None else {}),
             ):
                 event = {**event, "task_id": run.task_id, "workflow_run_id": run.run_id}
                 kind = event.get("event")
                 if kind == "node_finished":
                     writes.put_nowait(event)
+                    if traced:
+                        nodes.append((event.get("data") or {}, time.time()))
                 if kind == "workflow_finished":
                     finished = event
                     break
@@ -226,7 +267,34 @@ class WorkflowRunService:
         if finished is None:
             finished = self._failure(run, "The run ended without a result.", started)
         await run_in_threadpool(self._record_finish, run, finished["data"])
+        if traced:
+            self._trace(run, finished["data"], nodes, wall_start)
         yield finished
+
+    def _trace(
+        self, run: PreparedRun, data: dict[str, Any], nodes: list[tuple[dict[str, Any], float]], started: float
+    ) -> None:
+        """Hand the recorded run to tracing export (queued: the answer never waits for it)."""
+        assert self.tracer is not None
+        app = run.request.app
+        try:
+            trace = workflow_trace(
+                app_id=app.id,
+                tenant_id=app.tenant_id,
+                run_id=run.run_id,
+                workflow_id=run.workflow.id,
+                inputs=run.inputs,
+                finished=data,
+                nodes=nodes,
+                started=started,
+                ended=time.time(),
+                user_id=run.created_by,
+                invoke_from=run.request.invoke_from,
+            )
+        except Exception:  # noqa: BLE001 - tracing must never break a run
+            logging.getLogger("loomworks.tracing").exception("could not build a workflow trace")
+            return
+        self.tracer.submit(trace)
 
     def _failure(self, run: PreparedRun, message: str, started: float) -> dict[str, Any]:
         return {
@@ -266,6 +334,8 @@ class WorkflowRunService:
     def _record_start(self, run: PreparedRun) -> None:
         app = run.request.app
         with self.db.session() as session:
+            if run.recorded:
+                return
             session.add(
                 WorkflowRun(
                     id=run.run_id,
@@ -280,10 +350,14 @@ class WorkflowRunService:
                     status="running",
                     created_by_role=run.created_by_role,
                     created_by=run.created_by,
+                    conversation_id=run.request.conversation_id,
+                    message_id=run.request.message_id,
                 )
             )
 
-    def _record_nodes(self, run: PreparedRun, events: list[dict[str, Any]]) -> None:
+    def _record_nodes(
+        self, run: PreparedRun, events: list[dict[str, Any]], triggered_from: str = "workflow-run"
+    ) -> None:
         app = run.request.app
         with self.db.session() as session:
             for event in events:
@@ -295,9 +369,9 @@ class WorkflowRunService:
                         tenant_id=app.tenant_id,
                         app_id=app.id,
                         workflow_id=run.workflow.id,
-                        triggered_from="workflow-run",
-                        workflow_run_id=run.run_id,
-                        index=int(data.get("index") or 0),
+                        triggered_from=triggered_from,
+                        workflow_run_id=run.run_id if triggered_from == "workflow-run" else None,
+                        index=int(data.get("index") or 0) + run.index_offset,
                         predecessor_node_id=data.get("predecessor_node_id"),
                         node_id=str(data.get("node_id", "")),
                         node_type=str(data.get("node_type", "")),
@@ -366,3 +440,157 @@ class WorkflowRunService:
 
     def stop(self, *, task_id: str, app_id: str, owner_key: str) -> None:
         self.tasks.request_stop(task_id=task_id, app_id=app_id, owner_key=owner_key)
+
+    # -- durability: resume after a restart, rerun from a node ------------------------------------
+
+    async def recover(self) -> list[str]:
+        """Resume the runs a dead process left `running`, from their recorded node executions.
+
+        Called once at start-up in the embedded mode (one process owns the database's runs).
+        Workflow runs go on in the background under their own run id; chatflow runs are marked
+        failed, since the client connection that was to receive their answer is gone. Returns the
+        ids of the runs resumed.
+        """
+        resumable = await run_in_threadpool(self._interrupted, now())
+        for run in resumable:
+            task = asyncio.ensure_future(self._drain(run))
+            self._recovering.add(task)
+            task.add_done_callback(self._recovering.discard)
+        return [run.run_id for run in resumable]
+
+    async def _drain(self, run: PreparedRun) -> None:
+        async for _ in self.stream(run):
+            pass
+
+    def _interrupted(self, before: datetime) -> list[PreparedRun]:
+        resumable: list[PreparedRun] = []
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(
+                    select(WorkflowRun).where(WorkflowRun.status == "running", WorkflowRun.created_at < before)
+                )
+            )
+            for row in rows:
+                app = session.get(App, row.app_id)
+                workflow = session.get(Workflow, row.workflow_id)
+                if row.type != "workflow" or app is None or workflow is None:
+                    row.status, row.finished_at = "failed", now()
+                    row.error = "The server stopped during this run; it cannot be resumed."
+                    continue
+                records = self._records(session, row.id)
+                offset = max((int(r["index"]) for r in records), default=0)
+                session.expunge(app)
+                session.expunge(workflow)
+                request = RunRequest(
+                    app=app,
+                    inputs=row.inputs,
+                    draft=row.triggered_from == "debugging",
+                    invoke_from="debugger" if row.triggered_from == "debugging" else "service-api",
+                )
+                resumable.append(
+                    PreparedRun(
+                        request=request,
+                        workflow=workflow,
+                        inputs=dict(row.inputs or {}),
+                        created_by_role=row.created_by_role,
+                        created_by=row.created_by,
+                        run_id=row.id,
+                        resume=Resume(records),
+                        recorded=True,
+                        index_offset=offset,
+                    )
+                )
+        return resumable
+
+    @staticmethod
+    def _records(session: Session, run_id: str) -> list[dict[str, Any]]:
+        rows = session.scalars(
+            select(WorkflowNodeExecution)
+            .where(WorkflowNodeExecution.workflow_run_id == run_id)
+            .order_by(WorkflowNodeExecution.index, WorkflowNodeExecution.created_at)
+        )
+        return [
+            {
+                "node_id": r.node_id,
+                "status": r.status,
+                "outputs": r.outputs,
+                "iteration_id": r.iteration_id,
+                "loop_id": r.loop_id,
+                "index": r.index,
+                "execution_metadata": r.execution_metadata,
+            }
+            for r in rows
+        ]
+
+    async def prepare_rerun(self, *, app: App, run_id: str, node_id: str, account_id: str) -> PreparedRun:
+        """A new run of a recorded run's workflow version and inputs that replays every recorded node
+        execution except `node_id` and what follows it, which run again (the console's "run from here")."""
+        return await run_in_threadpool(self._prepare_rerun, app, run_id, node_id, account_id)
+
+    def _prepare_rerun(self, app: App, run_id: str, node_id: str, account_id: str) -> PreparedRun:
+        with self.db.session() as session:
+            row = session.scalar(select(WorkflowRun).where(WorkflowRun.id == run_id, WorkflowRun.app_id == app.id))
+            if row is None:
+                raise NotFoundError("Workflow run not found.")
+            workflow = session.get(Workflow, row.workflow_id)
+            if workflow is None:
+                raise NotFoundError("The workflow version of this run no longer exists.")
+            mode = "advanced-chat" if workflow.type in ("chat", "advanced-chat") else "workflow"
+            if mode != "workflow":
+                raise InvalidParamError("Only workflow runs can be re-run from a node.", params="run_id")
+            graph = compile_graph(workflow.graph or {}, mode=mode)
+            if node_id not in graph.nodes:
+                raise NotFoundError(f"Node {node_id} not found in this run's workflow.")
+            again = graph.descendants(node_id)
+            records = [r for r in self._records(session, row.id) if r["node_id"] not in again]
+            session.expunge(workflow)
+            request = RunRequest(app=app, inputs=row.inputs, account_id=account_id, draft=True, invoke_from="debugger")
+            return PreparedRun(
+                request=request,
+                workflow=workflow,
+                inputs=dict(row.inputs or {}),
+                created_by_role="account",
+                created_by=account_id,
+                resume=Resume(records),
+            )
+
+    async def run_single_node(
+        self, *, app: App, node_id: str, values: dict[str, Any], account_id: str
+    ) -> dict[str, Any]:
+        """Run one node of the draft alone with the given upstream values (the console's step debugger).
+
+        The execution is recorded as a `single-step` node execution; returns its `node_finished` data.
+        """
+        run_node = getattr(self.engine, "run_node", None)
+        if run_node is None:
+            raise LoomworksError("This engine cannot run a single node.")
+        request = RunRequest(app=app, inputs=None, account_id=account_id, draft=True, invoke_from="debugger")
+        workflow = await run_in_threadpool(self._draft_of, app, request)
+        if not any(n.get("id") == node_id for n in (workflow.graph or {}).get("nodes") or []):
+            raise NotFoundError("Node not found in the draft.")
+        system = {
+            "user_id": account_id,
+            "app_id": app.id,
+            "workflow_id": workflow.id,
+            "files": [],
+            "environment_variables": self._environment(app, workflow),
+        }
+        finished: dict[str, Any] | None = None
+        async for event in run_node(
+            tenant_id=app.tenant_id, app_id=app.id, workflow=workflow, node_id=node_id, values=values, system=system
+        ):
+            if event.get("event") == "node_finished" and (event.get("data") or {}).get("node_id") == node_id:
+                finished = event
+        if finished is None:
+            raise LoomworksError("The node did not finish.")
+        run = PreparedRun(
+            request=request, workflow=workflow, inputs={}, created_by_role="account", created_by=account_id
+        )
+        await run_in_threadpool(self._record_nodes, run, [finished], "single-step")
+        return finished["data"]
+
+    def _draft_of(self, app: App, request: RunRequest) -> Workflow:
+        with self.db.session() as session:
+            workflow = self.workflow_for(session, app, request)
+            session.expunge(workflow)
+            return workflow

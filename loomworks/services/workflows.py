@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loomworks.core.clock import now
+from loomworks.core.crypto import KeyRing
 from loomworks.core.errors import ConflictError, InvalidParamError, NotFoundError, error_class
-from loomworks.services import apps
+from loomworks.services import apps, workflow_secrets
 from loomworks.services.caller import Caller
 from loomworks.services.workflow_defaults import DRAFT, content_hash, create_default_draft
 from loomworks.store.tables import App, Workflow
@@ -57,8 +58,13 @@ def sync_draft(
     unique_hash: str | None,
     environment_variables: list[Any] | None,
     conversation_variables: list[Any] | None,
+    keyring: KeyRing | None = None,
 ) -> Workflow:
-    """Save the draft; refused with 409 when `unique_hash` says the client edited an older draft."""
+    """Save the draft; refused with 409 when `unique_hash` says the client edited an older draft.
+
+    Secret environment values are sealed with `keyring` before they are stored; a masked value
+    sent back keeps the stored one (see `workflow_secrets.seal`).
+    """
     caller.require_editor()
     app = _workflow_app(session, caller, app_id)
     graph = _check_graph(graph)
@@ -74,7 +80,13 @@ def sync_draft(
     draft.graph = graph
     draft.features = features if features is not None else draft.features
     if environment_variables is not None:
-        draft.environment_variables = environment_variables
+        draft.environment_variables = workflow_secrets.seal(
+            keyring,
+            tenant_id=app.tenant_id,
+            app_id=app.id,
+            variables=environment_variables,
+            previous=draft.environment_variables,
+        )
     if conversation_variables is not None:
         draft.conversation_variables = conversation_variables
     draft.unique_hash = content_hash(draft.graph, draft.features)

@@ -1,6 +1,6 @@
 import { useTranslation } from "react-i18next";
 import { BrowserRouter, Link, Navigate, Route, Routes, useNavigate } from "react-router";
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { setSignedOutHandler } from "./api/client";
 import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/Account";
@@ -13,6 +13,9 @@ import { InstallPage, SetupGate, SignInPage } from "./pages/Auth";
 import { DatasetPage, DatasetsPage, DocumentPage } from "./pages/Datasets";
 import { SettingsPage } from "./pages/Settings";
 import { WebChatPage, WebCompletionPage } from "./pages/WebApp";
+
+// The canvas (React Flow and the node panels) loads on demand, keeping the main bundle small.
+const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -43,6 +46,16 @@ export function App() {
         <Route path="/signin" element={<SignInPage />} />
         <Route path="/chat/:code" element={<WebChatPage />} />
         <Route path="/completion/:code" element={<WebCompletionPage />} />
+        <Route
+          path="/apps/:appId/workflow"
+          element={
+            <SetupGate>
+              <Suspense fallback={null}>
+                <CanvasPage />
+              </Suspense>
+            </SetupGate>
+          }
+        />
         <Route
           element={
             <SetupGate>

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from loomworks.api.console import external_knowledge
 from loomworks.api.deps import CurrentCaller, State
 from loomworks.api.knowledge_views import (
     dataset_public,
@@ -21,6 +22,8 @@ from loomworks.services.knowledge import datasets, documents, indexing, segments
 from loomworks.store.tables import UploadFile
 
 router = APIRouter(prefix="/datasets", tags=["console: knowledge"])
+# Before the `/{dataset_id}` routes below: `/datasets/external-knowledge-api` is not a dataset id.
+router.include_router(external_knowledge.router)
 
 
 class DatasetCreate(BaseModel):

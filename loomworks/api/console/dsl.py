@@ -61,6 +61,7 @@ async def import_app(body: ImportBody, caller: CurrentCaller, state: State) -> J
             content=content or "",
             overrides=overrides,
             tool_providers=state.extras.get("tool_providers", set()),
+            keyring=state.keyring,
         )
     return JsonResponse(result.public(), status_code=_status_code(result))
 
@@ -69,7 +70,11 @@ async def import_app(body: ImportBody, caller: CurrentCaller, state: State) -> J
 def confirm(import_id: str, caller: CurrentCaller, state: State) -> JsonResponse:
     with state.db.session() as session:
         result = dsl.confirm(
-            session, caller=caller, import_id=import_id, tool_providers=state.extras.get("tool_providers", set())
+            session,
+            caller=caller,
+            import_id=import_id,
+            tool_providers=state.extras.get("tool_providers", set()),
+            keyring=state.keyring,
         )
     return JsonResponse(result.public(), status_code=_status_code(result))
 
@@ -81,6 +86,11 @@ def export(
     with state.db.session() as session:
         return {
             "data": dsl.export(
-                session, caller=caller, app_id=app_id, include_secret=include_secret, workflow_id=workflow_id
+                session,
+                caller=caller,
+                app_id=app_id,
+                include_secret=include_secret,
+                workflow_id=workflow_id,
+                keyring=state.keyring,
             )
         }

@@ -10,11 +10,14 @@ from sqlalchemy import and_, or_, select
 from starlette.concurrency import run_in_threadpool
 
 from loomworks.api.deps import CurrentCaller, State
+from loomworks.api.service.chat import chatflow_service
 from loomworks.api.service.workflows import runs
 from loomworks.api.sse import sse_response
 from loomworks.api.workflow_views import node_public, run_public, run_summary
 from loomworks.core.errors import InvalidParamError, NotFoundError
+from loomworks.core.ids import is_uuid
 from loomworks.services import apps
+from loomworks.services.chatflow import ChatflowRequest
 from loomworks.services.workflow_runs import RunRequest
 from loomworks.store.tables import WorkflowNodeExecution, WorkflowRun
 
@@ -46,6 +49,72 @@ async def run_draft(app_id: str, body: DraftRunBody, caller: CurrentCaller, stat
         )
     )
     return sse_response(service.stream(prepared))
+
+
+class ChatflowDraftRunBody(BaseModel):
+    query: str = ""
+    inputs: dict[str, Any] = {}
+    conversation_id: str | None = None
+    files: list[dict[str, Any]] | None = None
+    parent_message_id: str | None = None  # accepted for Dify's client; threads are linear here
+
+
+@router.post("/advanced-chat/workflows/draft/run")
+async def run_chatflow_draft(app_id: str, body: ChatflowDraftRunBody, caller: CurrentCaller, state: State) -> Any:
+    app = await run_in_threadpool(_editable_app, state, caller, app_id)
+    conversation_id = body.conversation_id or None
+    if conversation_id is not None and not is_uuid(conversation_id):
+        raise InvalidParamError("conversation_id is not a valid uuid.", params="conversation_id")
+    service = chatflow_service(state)
+    turn = await service.prepare(
+        ChatflowRequest(
+            app=app,
+            query=body.query,
+            inputs=body.inputs,
+            account_id=caller.account_id,
+            conversation_id=conversation_id,
+            files=body.files or [],
+            draft=True,
+            invoke_from="debugger",
+        )
+    )
+    return sse_response(service.stream(turn))
+
+
+class NodeRunBody(BaseModel):
+    inputs: dict[str, Any] = {}
+    query: str | None = None  # chatflows: `sys.query` for the node
+    files: list[dict[str, Any]] | None = None
+
+
+@router.post("/workflows/draft/nodes/{node_id}/run")
+@router.post("/advanced-chat/workflows/draft/nodes/{node_id}/run", include_in_schema=False)
+async def run_draft_node(
+    app_id: str, node_id: str, body: NodeRunBody, caller: CurrentCaller, state: State
+) -> dict[str, Any]:
+    app = await run_in_threadpool(_editable_app, state, caller, app_id)
+    values = dict(body.inputs)
+    if body.query is not None:
+        values.setdefault("sys.query", body.query)
+    if body.files is not None:
+        values.setdefault("sys.files", body.files)
+    data = await runs(state).run_single_node(app=app, node_id=node_id, values=values, account_id=caller.account_id)
+    return {**data, "extras": data.get("extras") or {}, "created_by_role": "account"}
+
+
+@router.post("/workflow-runs/{run_id}/rerun")
+async def rerun_from_node(app_id: str, run_id: str, caller: CurrentCaller, state: State, from_node: str) -> Any:
+    """Run a recorded run again from `from_node`: what ran before it is replayed from the records."""
+    app = await run_in_threadpool(_editable_app, state, caller, app_id)
+    service = runs(state)
+    prepared = await service.prepare_rerun(app=app, run_id=run_id, node_id=from_node, account_id=caller.account_id)
+    return sse_response(service.stream(prepared))
+
+
+def _editable_app(state: Any, caller: Any, app_id: str) -> Any:
+    caller.require_editor()
+    with state.db.session() as session:
+        return apps.get(session, caller=caller, app_id=app_id)
 
 
 @router.post("/workflow-runs/tasks/{task_id}/stop")

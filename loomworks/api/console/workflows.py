@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from loomworks.api.deps import CurrentCaller, State
 from loomworks.core.clock import to_timestamp
-from loomworks.services import workflows
+from loomworks.core.crypto import KeyRing
+from loomworks.services import workflow_secrets, workflows
 from loomworks.store.tables import Account, Workflow
 
 router = APIRouter(prefix="/apps/{app_id}/workflows", tags=["console: workflows"])
@@ -21,7 +22,10 @@ def _account(session: Session, account_id: str | None) -> dict[str, Any] | None:
     return {"id": account.id, "name": account.name, "email": account.email} if account else None
 
 
-def workflow_public(session: Session, row: Workflow) -> dict[str, Any]:
+def workflow_public(session: Session, row: Workflow, keyring: KeyRing | None = None) -> dict[str, Any]:
+    environment = workflow_secrets.masked(
+        keyring, tenant_id=row.tenant_id, app_id=row.app_id, variables=row.environment_variables
+    )
     return {
         "id": row.id,
         "graph": row.graph,
@@ -35,7 +39,7 @@ def workflow_public(session: Session, row: Workflow) -> dict[str, Any]:
         "updated_by": _account(session, row.updated_by),
         "updated_at": to_timestamp(row.updated_at),
         "tool_published": False,
-        "environment_variables": row.environment_variables or [],
+        "environment_variables": environment,
         "conversation_variables": row.conversation_variables or [],
     }
 
@@ -61,7 +65,7 @@ class VersionUpdate(BaseModel):
 @router.get("/draft")
 def get_draft(app_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
-        return workflow_public(session, workflows.get_draft(session, caller=caller, app_id=app_id))
+        return workflow_public(session, workflows.get_draft(session, caller=caller, app_id=app_id), state.keyring)
 
 
 @router.post("/draft")
@@ -76,6 +80,7 @@ def sync_draft(app_id: str, body: DraftBody, caller: CurrentCaller, state: State
             unique_hash=body.hash,
             environment_variables=body.environment_variables,
             conversation_variables=body.conversation_variables,
+            keyring=state.keyring,
         )
         return {"result": "success", "hash": draft.unique_hash, "updated_at": to_timestamp(draft.updated_at)}
 
@@ -94,7 +99,7 @@ def publish(app_id: str, caller: CurrentCaller, state: State, body: PublishBody 
 def get_published(app_id: str, caller: CurrentCaller, state: State) -> dict[str, Any] | None:
     with state.db.session() as session:
         row = workflows.published(session, caller=caller, app_id=app_id)
-        return workflow_public(session, row) if row else None
+        return workflow_public(session, row, state.keyring) if row else None
 
 
 @router.get("")
@@ -112,7 +117,7 @@ def list_versions(
             session, caller=caller, app_id=app_id, page=page, limit=limit, named_only=named_only, user_id=user_id
         )
         return {
-            "items": [workflow_public(session, row) for row in result.items],
+            "items": [workflow_public(session, row, state.keyring) for row in result.items],
             "page": result.page,
             "limit": result.limit,
             "has_more": result.has_more,
@@ -132,7 +137,7 @@ def update_version(
             marked_name=body.marked_name,
             marked_comment=body.marked_comment,
         )
-        return workflow_public(session, row)
+        return workflow_public(session, row, state.keyring)
 
 
 @router.delete("/{workflow_id}", status_code=204)

@@ -3,9 +3,9 @@
 from fastapi import APIRouter
 
 from loomworks.api.console import model_providers
-from loomworks.api.service import annotations, app_info, audio, chat, datasets, files, workflows
+from loomworks.api.service import annotations, app_info, audio, chat, datasets, events, files, workflows
 
 router = APIRouter(prefix="/v1")
-for module in (app_info, files, chat, audio, annotations, datasets, workflows):
+for module in (app_info, files, chat, events, audio, annotations, datasets, workflows):
     router.include_router(module.router)
 router.include_router(model_providers.service_router)

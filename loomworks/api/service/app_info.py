@@ -10,6 +10,7 @@ from loomworks import __version__
 from loomworks.api.deps import KeyApp, State
 from loomworks.services import apps
 from loomworks.services.app_config import normalise_model_config, parameters
+from loomworks.services.workflow_parameters import WORKFLOW_MODES, app_parameters
 from loomworks.store.tables import Account
 
 router = APIRouter(tags=["service: app"])
@@ -41,6 +42,8 @@ def meta(app: KeyApp) -> dict[str, Any]:
 @router.get("/parameters")
 def get_parameters(app: KeyApp, state: State, user: str | None = None) -> dict[str, Any]:
     with state.db.session() as session:
+        if app.mode in WORKFLOW_MODES:
+            return app_parameters(session, app=app, limits=state.upload_limits)
         config = apps.model_config(session, app=app)
     return parameters(normalise_model_config(config, app.mode), state.upload_limits)
 

@@ -10,12 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from loomworks.api.deps import KeyApp, State
 from loomworks.api.responses import JsonResponse
+from loomworks.api.service import events
 from loomworks.api.sse import sse_response
 from loomworks.core.clock import to_timestamp
 from loomworks.core.errors import InvalidParamError, NotChatAppError
 from loomworks.core.ids import is_uuid
 from loomworks.services import conversations, end_users, message_files
 from loomworks.services.chat.pipeline import ChatService, TurnRequest
+from loomworks.services.chatflow import ChatflowRequest, ChatflowService, variables_page
 from loomworks.services.conversations import Owner
 from loomworks.store.tables import App, Conversation, Message, MessageFile
 
@@ -31,6 +33,7 @@ class ChatMessageBody(BaseModel):
     files: list[dict[str, Any]] | None = None
     auto_generate_name: bool = True
     retriever_from: str = "dev"
+    workflow_id: str | None = None  # chatflows: a published version to run (Dify 1.x)
 
 
 class CompletionMessageBody(BaseModel):
@@ -66,8 +69,27 @@ def chat_service(state: Any) -> ChatService:
     return state.extras["chat"]
 
 
-async def _run(service: ChatService, turn_request: TurnRequest, streaming: bool, expect_chat: bool) -> Any:
+def chatflow_service(state: Any) -> ChatflowService:
+    return state.extras["chatflow"]
+
+
+async def run_chatflow(state: Any, request: ChatflowRequest, streaming: bool) -> Any:
+    service = chatflow_service(state)
+    turn = await service.prepare(request)
+    if streaming:
+        return sse_response(service.stream(turn))
+    return await service.blocking(turn)
+
+
+async def _run(
+    service: ChatService, turn_request: TurnRequest, streaming: bool, expect_chat: bool, state: Any = None
+) -> Any:
     turn = await service.prepare(turn_request, expect_chat=expect_chat)
+    if streaming and state is not None and state.settings.run_in_worker:
+        # A background run: the turn goes on without this connection; its events come from the bus.
+        runs = events.background_runs(state)
+        await runs.submit(turn, expect_chat=expect_chat)
+        return events.numbered_sse(runs.follow(turn.task_id, message_id=turn.message_id), task_id=turn.task_id)
     if streaming:
         return sse_response(service.stream(turn))
     return await service.blocking(turn)
@@ -78,6 +100,17 @@ async def chat_messages(body: ChatMessageBody, app: KeyApp, state: State) -> Any
     conversation_id = body.conversation_id or None
     if conversation_id is not None and not is_uuid(conversation_id):
         raise InvalidParamError("conversation_id is not a valid uuid.", params="conversation_id")
+    if app.mode == "advanced-chat":
+        flow = ChatflowRequest(
+            app=app,
+            query=body.query,
+            inputs=body.inputs,
+            user=body.user,
+            conversation_id=conversation_id,
+            files=body.files or [],
+            workflow_id=body.workflow_id or None,
+        )
+        return await run_chatflow(state, flow, body.response_mode == "streaming")
     request = TurnRequest(
         app=app,
         query=body.query,
@@ -87,13 +120,13 @@ async def chat_messages(body: ChatMessageBody, app: KeyApp, state: State) -> Any
         files=body.files or [],
         auto_generate_name=body.auto_generate_name,
     )
-    return await _run(chat_service(state), request, body.response_mode == "streaming", expect_chat=True)
+    return await _run(chat_service(state), request, body.response_mode == "streaming", expect_chat=True, state=state)
 
 
 @router.post("/completion-messages")
 async def completion_messages(body: CompletionMessageBody, app: KeyApp, state: State) -> Any:
     request = TurnRequest(app=app, query=body.query, inputs=body.inputs, user=body.user, files=body.files or [])
-    return await _run(chat_service(state), request, body.response_mode == "streaming", expect_chat=False)
+    return await _run(chat_service(state), request, body.response_mode == "streaming", expect_chat=False, state=state)
 
 
 def _owner_of(state: Any, app: App, user: str | None, *, required: bool = True) -> Owner:
@@ -106,7 +139,11 @@ def _owner_of(state: Any, app: App, user: str | None, *, required: bool = True) 
 
 def _stop(task_id: str, body: StopBody, app: App, state: Any) -> dict[str, str]:
     owner = _owner_of(state, app, body.user)
-    chat_service(state).tasks.request_stop(task_id=task_id, app_id=app.id, owner_key=owner.end_user_id or "")
+    owner_key = owner.end_user_id or ""
+    if app.mode == "advanced-chat":
+        chatflow_service(state).stop(task_id=task_id, app_id=app.id, owner_key=owner_key)
+    else:
+        chat_service(state).tasks.request_stop(task_id=task_id, app_id=app.id, owner_key=owner_key)
     return {"result": "success"}
 
 
@@ -218,13 +255,18 @@ def conversation_variables(
     user: str | None = None,
     last_id: str | None = None,
     limit: int = Query(20),
+    variable_name: str | None = None,
 ) -> dict[str, Any]:
     _require_chat(app)
     owner = _owner_of(state, app, user, required=False)
     with state.db.session() as session:
-        conversations.get(session, app=app, owner=owner, conversation_id=conversation_id)
-    # Conversation variables belong to chatflows; basic chat apps have none.
-    return {"limit": limit, "has_more": False, "data": []}
+        conversation = conversations.get(session, app=app, owner=owner, conversation_id=conversation_id)
+        # Conversation variables belong to chatflows; basic chat apps have none.
+        if app.mode != "advanced-chat":
+            return {"limit": limit, "has_more": False, "data": []}
+        return variables_page(
+            session, conversation_id=conversation.id, last_id=last_id, limit=limit, name=variable_name
+        )
 
 
 @router.get("/messages")

@@ -21,7 +21,7 @@ from loomworks.api.responses import JsonResponse
 from loomworks.core.errors import InvalidParamError, NoFileUploadedError, TooManyFilesError
 from loomworks.services import files
 from loomworks.services.caller import Caller
-from loomworks.services.knowledge import datasets, documents, indexing, retrieval, segments
+from loomworks.services.knowledge import datasets, documents, external, indexing, retrieval, segments
 
 router = APIRouter(prefix="/datasets", tags=["service: knowledge"])
 
@@ -37,6 +37,7 @@ class DatasetCreate(BaseModel):
     embedding_model: str | None = None
     embedding_model_provider: str | None = None
     retrieval_model: dict[str, Any] | None = None
+    external_retrieval_model: dict[str, Any] | None = None
 
 
 class DocumentText(BaseModel):
@@ -68,6 +69,7 @@ class HitTestingBody(BaseModel):
     retrieval_model: dict[str, Any] | None = None
     external_retrieval_model: dict[str, Any] | None = None
     metadata_filtering_conditions: dict[str, Any] | None = None
+    metadata_filtering_mode: str | None = None
 
 
 def knowledge_runtime(state: Any) -> indexing.KnowledgeRuntime:
@@ -77,10 +79,15 @@ def knowledge_runtime(state: Any) -> indexing.KnowledgeRuntime:
     """
     runtime = state.extras.get("knowledge")
     if runtime is None:
-        runtime = indexing.KnowledgeRuntime.embedded(
-            state.db, state.storage, state.settings.data_dir, embed=state.extras.get("embed")
+        runtime = indexing.KnowledgeRuntime.from_settings(
+            state.settings, state.db, state.storage, embed=state.extras.get("embed")
         )
         state.extras["knowledge"] = runtime
+    # External knowledge calls go through the server's one SSRF-safe client and open keys with its keyring.
+    if runtime.http is None:
+        runtime.http = state.extras.get("http_client")
+    if runtime.keyring is None:
+        runtime.keyring = state.keyring
     return runtime
 
 
@@ -119,6 +126,16 @@ def hit_testing_public(query: str, records: list[retrieval.RetrievedRecord]) -> 
     return {"query": {"content": query}, "records": out}
 
 
+def external_hit_testing_public(query: str, records: list[external.ExternalRecord]) -> dict[str, Any]:
+    """Dify's answer for an external dataset: `{query: {content}, records: [{content, title, score, metadata}]}`."""
+    return {
+        "query": {"content": query},
+        "records": [
+            {"content": r.content, "title": r.title, "score": r.score, "metadata": r.metadata} for r in records
+        ],
+    }
+
+
 async def run_hit_testing(
     state: Any, caller: Caller, dataset_id: str, body: HitTestingBody, *, api: bool
 ) -> dict[str, Any]:
@@ -126,11 +143,20 @@ async def run_hit_testing(
     if not isinstance(body.query, str):
         raise InvalidParamError("query is required.", params="query")
 
-    def check() -> None:
+    def check() -> Any:
         with state.db.session() as session:
-            datasets.get(session, caller=caller, dataset_id=dataset_id, api=api)
+            dataset = datasets.get(session, caller=caller, dataset_id=dataset_id, api=api)
+            session.expunge(dataset)
+            return dataset
 
-    await run_in_threadpool(check)
+    dataset = await run_in_threadpool(check)
+    if dataset.provider == "external":
+        if not body.query.strip():
+            raise InvalidParamError("query is required.", params="query")
+        found = await retrieval.external_records(
+            knowledge_runtime(state), dataset, body.query, body.external_retrieval_model
+        )
+        return external_hit_testing_public(body.query, found)
     records = await retrieval.retrieve(
         knowledge_runtime(state),
         tenant_id=caller.tenant_id,
@@ -138,6 +164,7 @@ async def run_hit_testing(
         query=body.query,
         retrieval_model=body.retrieval_model,
         metadata_filtering_conditions=body.metadata_filtering_conditions,
+        metadata_filtering_mode=body.metadata_filtering_mode,
     )
     return hit_testing_public(body.query, records)
 
@@ -154,7 +181,18 @@ def _with_stats(session: Any, items: list[Any]) -> list[dict[str, Any]]:
 @router.post("")
 def create_dataset(body: DatasetCreate, caller: DatasetCaller, state: State) -> JsonResponse:
     with state.db.session() as session:
-        dataset = datasets.create(session, caller=caller, **body.model_dump())
+        if body.provider == "external":
+            dataset = external.create_dataset(
+                session,
+                caller=caller,
+                name=body.name,
+                description=body.description,
+                external_knowledge_api_id=body.external_knowledge_api_id,
+                external_knowledge_id=body.external_knowledge_id,
+                external_retrieval_model=body.external_retrieval_model,
+            )
+        else:
+            dataset = datasets.create(session, caller=caller, **body.model_dump(exclude={"external_retrieval_model"}))
         return JsonResponse(dataset_public(dataset), status_code=200)
 
 

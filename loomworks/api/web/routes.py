@@ -14,14 +14,16 @@ from starlette.concurrency import run_in_threadpool
 
 from loomworks.api.console.apps import site_public
 from loomworks.api.deps import State, bearer_token
-from loomworks.api.service.chat import chat_service, conversation_public, message_public
+from loomworks.api.service.chat import chat_service, chatflow_service, conversation_public, message_public
 from loomworks.api.sse import sse_response
 from loomworks.core.errors import InvalidParamError, NotChatAppError, UnauthorizedError
 from loomworks.core.ids import is_uuid
 from loomworks.services import apps, conversations, webapp
 from loomworks.services.app_config import normalise_model_config, parameters
 from loomworks.services.chat.pipeline import TurnRequest
+from loomworks.services.chatflow import ChatflowRequest
 from loomworks.services.conversations import Owner
+from loomworks.services.workflow_parameters import WORKFLOW_MODES, app_parameters
 from loomworks.services.workflow_runs import RunRequest
 
 router = APIRouter(prefix="/api", tags=["web app"])
@@ -91,6 +93,8 @@ def site(visitor: Visitor, request: Request, state: State) -> dict[str, Any]:
 @router.get("/parameters")
 def web_parameters(visitor: Visitor, state: State) -> dict[str, Any]:
     with state.db.session() as session:
+        if visitor.app.mode in WORKFLOW_MODES:
+            return app_parameters(session, app=visitor.app, limits=state.upload_limits)
         config = apps.model_config(session, app=visitor.app)
     return parameters(normalise_model_config(config, visitor.app.mode), state.upload_limits)
 
@@ -129,6 +133,8 @@ async def web_chat(body: WebChatBody, visitor: Visitor, state: State) -> Any:
     conversation_id = body.conversation_id or None
     if conversation_id is not None and not is_uuid(conversation_id):
         raise InvalidParamError("conversation_id is not a valid uuid.", params="conversation_id")
+    if visitor.app.mode == "advanced-chat":
+        return await _chatflow_turn(state, visitor, body, conversation_id)
     request = TurnRequest(
         app=visitor.app,
         query=body.query,
@@ -139,6 +145,24 @@ async def web_chat(body: WebChatBody, visitor: Visitor, state: State) -> Any:
         invoke_from="web-app",
     )
     return await _turn(state, request, body.response_mode == "streaming", expect_chat=True)
+
+
+async def _chatflow_turn(state: Any, visitor: webapp.Visitor, body: WebChatBody, conversation_id: str | None) -> Any:
+    service = chatflow_service(state)
+    turn = await service.prepare(
+        ChatflowRequest(
+            app=visitor.app,
+            query=body.query,
+            inputs=body.inputs,
+            user=visitor.end_user.session_id,
+            conversation_id=conversation_id,
+            files=body.files or [],
+            invoke_from="web-app",
+        )
+    )
+    if body.response_mode == "streaming":
+        return sse_response(_simplified(_web_events(service.stream(turn))))
+    return simplify(await service.blocking(turn))
 
 
 @router.post("/completion-messages")
@@ -157,7 +181,10 @@ async def web_completion(body: WebCompletionBody, visitor: Visitor, state: State
 @router.post("/chat-messages/{task_id}/stop")
 @router.post("/completion-messages/{task_id}/stop")
 def web_stop(task_id: str, visitor: Visitor, state: State) -> dict[str, str]:
-    chat_service(state).tasks.request_stop(task_id=task_id, app_id=visitor.app.id, owner_key=visitor.end_user.id)
+    if visitor.app.mode == "advanced-chat":
+        chatflow_service(state).stop(task_id=task_id, app_id=visitor.app.id, owner_key=visitor.end_user.id)
+    else:
+        chat_service(state).tasks.request_stop(task_id=task_id, app_id=visitor.app.id, owner_key=visitor.end_user.id)
     return {"result": "success"}
 
 

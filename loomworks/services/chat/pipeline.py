@@ -1,10 +1,11 @@
 """The answer pipeline of chat assistants and text generators.
 
 One turn: check the request and load what it needs (`prepare`, all before any byte is streamed,
-so bad input gets a plain 4xx), moderate the input, build the prompt with as much history as fits
-the model's context, stream the model's answer as Dify's events, moderate the output, then save
-the conversation and message in one transaction before the final event. A turn that fails saves
-its message with status `error` (for the logs) and never feeds it back into later prompts.
+so bad input gets a plain 4xx), moderate the input, retrieve the app's knowledge, build the prompt
+with as much history as fits the model's context, stream the model's answer as Dify's events,
+moderate the output, then save the conversation and message in one transaction before the final
+event. A turn that fails saves its message with status `error` (for the logs) and never feeds it
+back into later prompts.
 """
 
 from __future__ import annotations
@@ -35,11 +36,14 @@ from loomworks.core.ids import new_id
 from loomworks.services import annotations, conversations, end_users, message_files
 from loomworks.services.annotations import AnnotationReplier, Reply
 from loomworks.services.app_config import normalise_model_config
+from loomworks.services.chat import context as knowledge_context
 from loomworks.services.chat import followups, moderation, prompt
 from loomworks.services.chat import inputs as input_form
 from loomworks.services.chat.llm import ChatModel, ChatRequest, Usage
 from loomworks.services.chat.tasks import ConversationLocks, TaskRegistry
 from loomworks.services.conversations import Owner
+from loomworks.services.knowledge.indexing import KnowledgeRuntime
+from loomworks.services.tracing import TraceSink, message_trace
 from loomworks.store.db import Database
 from loomworks.store.storage import Storage
 from loomworks.store.tables import App, AppModelConfig, Conversation, Message, MessageFile, ModelCall
@@ -61,6 +65,24 @@ class ModelResolver(Protocol):
     """
 
     def resolve(self, session: Session, *, tenant_id: str, provider: str, model: str) -> ChatModel: ...
+
+
+class AgentAnswerer(Protocol):
+    """Answers `agent-chat` turns in place of the single model call (`services/agent/chat.py`).
+
+    `answer` streams Dify's agent events (built on `base(event_name)`, the turn's envelope) and
+    fills `outcome` (answer, usage, agent thoughts, assistant files, status `stopped`); the
+    pipeline keeps locking, stop, input moderation, retrieval, persistence and `message_end`.
+    """
+
+    def answer(
+        self,
+        turn: PreparedTurn,
+        request: ChatRequest,
+        outcome: Outcome,
+        stop: asyncio.Event,
+        base: Callable[[str], dict[str, Any]],
+    ) -> AsyncIterator[dict[str, Any]]: ...
 
 
 @dataclass(slots=True)
@@ -95,6 +117,7 @@ class PreparedTurn:
     message_id: str = field(default_factory=new_id)
     conversation_id: str = ""
     created_at: int = field(default_factory=timestamp)
+    context: str | None = None  # retrieved knowledge, set by the turn's retrieval step
 
     @property
     def is_chat(self) -> bool:
@@ -110,6 +133,9 @@ class Outcome:
     prompt_messages: list[dict[str, Any]] = field(default_factory=list)
     latency: float = 0.0
     annotation: Reply | None = None
+    retriever_resources: list[dict[str, Any]] = field(default_factory=list)
+    agent_thoughts: list[dict[str, Any]] = field(default_factory=list)  # agent-chat: saved with the message
+    answer_files: list[MessageFile] = field(default_factory=list)  # agent-chat: files the tools produced
 
 
 class ChatService:
@@ -123,16 +149,22 @@ class ChatService:
         storage: Storage | None = None,
         annotations: AnnotationReplier | None = None,
         usage_sink: Callable[[str, str, Usage], None] | None = None,
+        tracer: TraceSink | None = None,
+        knowledge: KnowledgeRuntime | None = None,
         tasks: TaskRegistry | None = None,
         locks: ConversationLocks | None = None,
+        agents: AgentAnswerer | None = None,
     ) -> None:
         self.db = db
         self.resolver = resolver
         self.storage = storage
         self.annotations = annotations
         self.usage_sink = usage_sink
+        self.tracer = tracer
+        self.knowledge = knowledge  # searched when an app's `dataset_configs` names datasets
         self.tasks = tasks or TaskRegistry()
         self.locks = locks or ConversationLocks()
+        self.agents = agents  # answers agent-chat turns; without it they get a plain model answer
         self._background: set[asyncio.Task[None]] = set()
         # Saved configs never change (a save makes a new row) and end users are never renamed, so both
         # can be remembered; this keeps a turn to the queries that must see fresh data.
@@ -269,7 +301,7 @@ class ChatService:
             text = self._fit_history(
                 turn,
                 lambda history: prompt.build_completion(
-                    config, inputs=turn.inputs, query=query, history=history, context=None
+                    config, inputs=turn.inputs, query=query, history=history, context=turn.context
                 ),
             )
             messages = [{"role": "user", "content": text}]
@@ -277,7 +309,7 @@ class ChatService:
             messages = self._fit_history(
                 turn,
                 lambda history: prompt.build_chat(
-                    config, inputs=turn.inputs, query=query, history=history, context=None, images=turn.images
+                    config, inputs=turn.inputs, query=query, history=history, context=turn.context, images=turn.images
                 ),
             )
         return ChatRequest(messages=messages, parameters=params, stop=stop, mode=mode, user=turn.owner.end_user_id)
@@ -308,6 +340,7 @@ class ChatService:
                 yield event
             outcome.latency = time.perf_counter() - started
             await run_in_threadpool(self._save, turn, outcome)
+            self._trace(turn, outcome)
             if self.usage_sink is not None:
                 self.usage_sink(turn.model.provider, turn.model.model, outcome.usage)
             if turn.conversation is None and turn.is_chat and turn.request.auto_generate_name:
@@ -319,6 +352,7 @@ class ChatService:
             outcome.status, outcome.error = "error", exc.message
             outcome.latency = time.perf_counter() - started
             await run_in_threadpool(self._save, turn, outcome)
+            self._trace(turn, outcome)
             error = self._base(turn, "error")
             error.pop("id", None)
             error.update({"status": exc.status, "code": exc.code, "message": exc.message})
@@ -344,8 +378,22 @@ class ChatService:
                 outcome.answer, outcome.annotation = reply.answer, reply
                 yield {**self._base(turn, "message"), "answer": reply.answer}
                 return
+        found = await knowledge_context.retrieve_context(
+            self.knowledge,
+            tenant_id=turn.request.app.tenant_id,
+            config=turn.config,
+            query=knowledge_context.retrieval_query(
+                turn.config, query=turn.request.query or "", inputs=turn.inputs, is_chat=turn.is_chat
+            ),
+            retriever_from=knowledge_context.retriever_from(turn.request.invoke_from),
+        )
+        turn.context, outcome.retriever_resources = found.text, found.resources or []
         request = self._request(turn)
         outcome.prompt_messages = request.messages
+        if self.agents is not None and turn.request.app.mode == "agent-chat":
+            async for event in self.agents.answer(turn, request, outcome, stop, lambda kind: self._base(turn, kind)):
+                yield event
+            return
         parts: list[str] = []
         async for delta in turn.model.stream(request):
             if delta.text:
@@ -369,7 +417,7 @@ class ChatService:
         metadata: dict[str, Any] = {}
         async for event in self.stream(turn):
             kind = event["event"]
-            if kind == "message":
+            if kind in ("message", "agent_message"):
                 answer.append(event["answer"])
             elif kind == "message_replace":
                 answer = [event["answer"]]
@@ -397,7 +445,10 @@ class ChatService:
 
     @staticmethod
     def _metadata(outcome: Outcome) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"usage": outcome.usage.as_dict(), "retriever_resources": []}
+        metadata: dict[str, Any] = {
+            "usage": outcome.usage.as_dict(),
+            "retriever_resources": outcome.retriever_resources,
+        }
         if outcome.annotation is not None:
             reply = outcome.annotation
             metadata["annotation_reply"] = {
@@ -405,6 +456,40 @@ class ChatService:
                 "account": {"id": reply.account_id, "name": reply.account_name},
             }
         return metadata
+
+    def _trace(self, turn: PreparedTurn, outcome: Outcome) -> None:
+        """Hand the saved turn to tracing export (queued: the answer never waits for it)."""
+        app = turn.request.app
+        if self.tracer is None or not self.tracer.wants(app.id):
+            return
+        ended = time.time()
+        try:
+            trace = message_trace(
+                app_id=app.id,
+                tenant_id=app.tenant_id,
+                app_mode=app.mode,
+                message_id=turn.message_id,
+                conversation_id=turn.conversation_id or None,
+                user_id=turn.owner.end_user_id or turn.owner.account_id,
+                query=turn.request.query or "",
+                inputs=turn.inputs,
+                answer=outcome.answer,
+                status=outcome.status,
+                error=outcome.error,
+                prompt_messages=outcome.prompt_messages,
+                provider=turn.model.provider,
+                model=turn.model.model,
+                parameters=dict((turn.config.get("model") or {}).get("completion_params") or {}),
+                usage=outcome.usage.as_dict(),
+                started=ended - outcome.latency,
+                ended=ended,
+                invoke_from=turn.request.invoke_from,
+                annotation=self._metadata(outcome).get("annotation_reply"),
+            )
+        except Exception:  # noqa: BLE001 - tracing must never break an answer
+            log.exception("could not build a message trace", extra={"message_id": turn.message_id})
+            return
+        self.tracer.submit(trace)
 
     # -- follow-ups ---------------------------------------------------------------------------------
 
@@ -531,6 +616,7 @@ class ChatService:
                     status=outcome.status,
                     error=outcome.error,
                     message_metadata=self._metadata(outcome),
+                    agent_thoughts=outcome.agent_thoughts,
                     invoke_from=request.invoke_from,
                     from_source=from_source,
                     from_end_user_id=turn.owner.end_user_id,
@@ -548,6 +634,7 @@ class ChatService:
                     account_id=turn.owner.account_id,
                     end_user_id=turn.owner.end_user_id,
                 )
+            session.add_all(outcome.answer_files)
             for item in turn.files:
                 session.add(
                     MessageFile(

@@ -27,7 +27,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from loomworks.core.clock import now
+from loomworks.core.config import Settings
+from loomworks.core.crypto import KeyRing
 from loomworks.core.ids import new_id
+from loomworks.core.ssrf import SafeHttpClient
 from loomworks.rag.clean import clean, enabled_rules
 from loomworks.rag.embed import BatchedEmbedder, EmbeddingCache
 from loomworks.rag.extract import ExtractionError, ExtractLimits, extract
@@ -66,7 +69,7 @@ class IndexingError(Exception):
 class KnowledgeRuntime:
     """What indexing and retrieval need: the database, files, indexes and the model seams.
 
-    Build one per process with `embedded(...)`, then `register(queue)` its jobs.
+    Build one per process with `from_settings(...)` (or `embedded(...)`), then `register(queue)` its jobs.
     """
 
     db: Database
@@ -79,6 +82,53 @@ class KnowledgeRuntime:
     count_tokens: TokenCounter = estimate_tokens
     cache: EmbeddingCache | None = None
     limits: ExtractLimits = field(default_factory=ExtractLimits)
+    http: SafeHttpClient | None = None  # external knowledge APIs are called through it (SSRF-checked)
+    keyring: KeyRing | None = None  # opens the sealed API keys of external knowledge APIs
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        db: Database,
+        storage: Storage,
+        *,
+        embed: Embed | None = None,
+        rerank: Rerank | None = None,
+        complete: Complete | None = None,
+        count_tokens: TokenCounter = estimate_tokens,
+        http: SafeHttpClient | None = None,
+    ) -> KnowledgeRuntime:
+        """The runtime the settings ask for: `vector_store` picks the embedded index or pgvector.
+
+        Raises:
+            ValueError: `vector_store=pgvector` without a PostgreSQL URL to use.
+        """
+        vectors: VectorIndex | None = None
+        if settings.vector_store == "pgvector":
+            # Imported here: psycopg costs start-up time that the embedded mode never needs.
+            from loomworks.rag.index.pgvector import PgVectorIndex
+
+            url = settings.resolved_pgvector_url
+            if not url:
+                raise ValueError("vector_store=pgvector needs LOOMWORKS_PGVECTOR_URL (or a PostgreSQL database_url).")
+            vectors = PgVectorIndex(
+                url,
+                ef_search=settings.pgvector_ef_search,
+                exact_rescore=settings.pgvector_exact_rescore,
+                hnsw_min_rows=settings.pgvector_hnsw_min_rows,
+            )
+        runtime = cls.embedded(
+            db,
+            storage,
+            settings.data_dir,
+            embed=embed,
+            rerank=rerank,
+            complete=complete,
+            count_tokens=count_tokens,
+            vectors=vectors,
+        )
+        runtime.http, runtime.keyring = http, settings.keyring()
+        return runtime
 
     @classmethod
     def embedded(
@@ -91,8 +141,10 @@ class KnowledgeRuntime:
         rerank: Rerank | None = None,
         complete: Complete | None = None,
         count_tokens: TokenCounter = estimate_tokens,
+        vectors: VectorIndex | None = None,
     ) -> KnowledgeRuntime:
-        """Vectors under `<data_dir>/vectors`; keywords and the embedding cache in the app database."""
+        """Vectors under `<data_dir>/vectors` (unless `vectors` is given); keywords and the embedding cache in the
+        app database."""
         keywords = keyword_index_for(db.engine)
         keywords.ensure()
         cache = EmbeddingCache(db.engine)
@@ -100,7 +152,7 @@ class KnowledgeRuntime:
         return cls(
             db=db,
             storage=storage,
-            vectors=EmbeddedVectorIndex(Path(data_dir) / "vectors"),
+            vectors=vectors if vectors is not None else EmbeddedVectorIndex(Path(data_dir) / "vectors"),
             keywords=keywords,
             embed=embed,
             rerank=rerank,

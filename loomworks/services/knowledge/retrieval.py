@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from loomworks.core.clock import to_timestamp
 from loomworks.core.errors import InvalidParamError, error_class
+from loomworks.core.ids import new_id
 from loomworks.rag.rerank import RerankResult
 from loomworks.rag.retrieve import (
     FULL_TEXT,
@@ -27,9 +28,10 @@ from loomworks.rag.retrieve import (
     metadata_matches,
     rerank,
 )
+from loomworks.services.knowledge import auto_filter, external
 from loomworks.services.knowledge import datasets as dataset_rules
 from loomworks.services.knowledge.indexing import IndexingError, KnowledgeRuntime, Rerank
-from loomworks.store.tables import ChildChunk, Dataset, Document, Segment
+from loomworks.store.tables import ChildChunk, Dataset, Document, ExternalKnowledgeApi, Segment
 
 MAX_QUERY_CHARS = 250
 EmbeddingModelMissingError = error_class(
@@ -38,6 +40,7 @@ EmbeddingModelMissingError = error_class(
 RerankModelMissingError = error_class(
     "provider_not_initialize", 400, "No rerank model is available; turn reranking off or configure a rerank model."
 )
+_Row = tuple[Segment, Document, list[ChildChunk]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,13 @@ def _metadata_of(document: Document) -> dict[str, Any]:
     }
 
 
-def _scopes(runtime: KnowledgeRuntime, tenant_id: str, dataset_ids: list[str], conditions: Any) -> list[_Scope]:
+def _scopes(
+    runtime: KnowledgeRuntime,
+    tenant_id: str,
+    dataset_ids: list[str],
+    conditions: Any,
+    per_dataset: dict[str, Any] | None = None,
+) -> list[_Scope]:
     with runtime.db.session() as session:
         found = list(
             session.scalars(select(Dataset).where(Dataset.id.in_(dataset_ids), Dataset.tenant_id == tenant_id))
@@ -92,6 +101,11 @@ def _scopes(runtime: KnowledgeRuntime, tenant_id: str, dataset_ids: list[str], c
         order = {dataset_id: i for i, dataset_id in enumerate(dataset_ids)}
         scopes = []
         for dataset in sorted(found, key=lambda d: order[d.id]):
+            if dataset.provider == "external":
+                scopes.append(_Scope(dataset, set(), False))  # its documents live behind the external API
+                continue
+            if per_dataset is not None:
+                conditions = per_dataset.get(dataset.id)
             documents = session.scalars(
                 select(Document).where(
                     Document.dataset_id == dataset.id,
@@ -147,9 +161,74 @@ async def _dataset_candidates(
     return combine(vector_hits, keyword_hits, settings)
 
 
-def _hydrate(
-    runtime: KnowledgeRuntime, candidates: list[Scored]
-) -> dict[str, tuple[Segment, Document, list[ChildChunk]]]:
+def _external_api(runtime: KnowledgeRuntime, dataset: Dataset) -> tuple[str, str]:
+    """The endpoint and the opened API key of an external dataset's knowledge API."""
+    with runtime.db.session() as session:
+        api = session.get(ExternalKnowledgeApi, dataset.external_knowledge_api_id or "")
+        if api is None or api.tenant_id != dataset.tenant_id:
+            raise external.ExternalKnowledgeApiError("The dataset's external knowledge API no longer exists.")
+        if runtime.keyring is None:
+            raise external.ExternalKnowledgeApiError("External knowledge needs the server's keyring.")
+        return api.endpoint, external.api_key_of(runtime.keyring, api)
+
+
+async def external_records(
+    runtime: KnowledgeRuntime, dataset: Dataset, query: str, setting: dict[str, Any] | None = None
+) -> list[external.ExternalRecord]:
+    """Ask an external dataset's API, with `setting` (`external_retrieval_model`) or the dataset's own."""
+    if runtime.http is None:
+        raise external.ExternalKnowledgeApiError("External knowledge needs the server's HTTP client.")
+    endpoint, api_key = await asyncio.to_thread(_external_api, runtime, dataset)
+    return await external.retrieve(
+        runtime.http,
+        endpoint=endpoint,
+        api_key=api_key,
+        knowledge_id=dataset.external_knowledge_id or "",
+        query=query,
+        setting=external.check_retrieval_setting(setting or dataset.external_retrieval_model),
+    )
+
+
+def _external_rows(dataset: Dataset, records: list[external.ExternalRecord]) -> tuple[list[Scored], dict[str, _Row]]:
+    """External records as unsaved segments and documents, so apps and citations treat them alike."""
+    scored, rows = [], {}
+    for position, record in enumerate(records, start=1):
+        segment_id, document_id = new_id(), new_id()
+        document = Document(
+            id=document_id,
+            tenant_id=dataset.tenant_id,
+            dataset_id=dataset.id,
+            position=position,
+            data_source_type="external",
+            data_source_info={},
+            name=record.title,
+            doc_metadata=record.metadata,
+            enabled=True,
+            archived=False,
+            indexing_status="completed",
+            doc_form="text_model",
+        )
+        segment = Segment(
+            id=segment_id,
+            tenant_id=dataset.tenant_id,
+            dataset_id=dataset.id,
+            document_id=document_id,
+            position=position,
+            content=record.content,
+            answer=None,
+            word_count=len(record.content),
+            tokens=0,
+            keywords=[],
+            hit_count=0,
+            enabled=True,
+            status="completed",
+        )
+        rows[segment_id] = (segment, document, [])
+        scored.append(Scored(segment_id, document_id, dataset.id, record.score, vector_score=record.score))
+    return scored, rows
+
+
+def _hydrate(runtime: KnowledgeRuntime, candidates: list[Scored]) -> dict[str, _Row]:
     ids = list({c.segment_id for c in candidates})
     nodes = {n for c in candidates for n in c.node_ids}
     with runtime.db.session() as session:
@@ -188,6 +267,8 @@ async def retrieve(
     query: str,
     retrieval_model: dict[str, Any] | None = None,
     metadata_filtering_conditions: dict[str, Any] | None = None,
+    metadata_filtering_mode: str | None = None,
+    external_retrieval_model: dict[str, Any] | None = None,
     record_hits: bool = True,
 ) -> list[RetrievedRecord]:
     """Search one or more datasets of a workspace and return the best segments, best first.
@@ -197,6 +278,11 @@ async def retrieve(
             it also decides the final rerank, threshold and `top_k`. It may carry
             `metadata_filtering_conditions` (Dify 1.x puts them there).
         metadata_filtering_conditions: `{logical_operator, conditions: [{name, comparison_operator, value}]}`.
+        metadata_filtering_mode: `disabled`, `manual` (the conditions above) or `automatic` (the runtime's
+            text model derives conditions from the query and the datasets' metadata fields); unset means
+            "use the conditions when given".
+        external_retrieval_model: `{top_k, score_threshold, score_threshold_enabled}` for external
+            datasets (default: each dataset's own); their records join the others before the final cut.
         record_hits: count each returned segment as hit (off for previews).
 
     Raises:
@@ -209,18 +295,41 @@ async def retrieve(
         raise InvalidParamError(f"Query cannot exceed {MAX_QUERY_CHARS} characters.", params="query")
     override = dataset_rules.check_retrieval_model(retrieval_model) if retrieval_model else None
     conditions = metadata_filtering_conditions or (retrieval_model or {}).get("metadata_filtering_conditions")
-    scopes = await asyncio.to_thread(_scopes, runtime, tenant_id, dataset_ids, conditions)
+    mode = metadata_filtering_mode or (retrieval_model or {}).get("metadata_filtering_mode")
+    per_dataset = None
+    if mode == "disabled":
+        conditions = None
+    elif mode == "automatic":
+        per_dataset = await auto_filter.conditions_for(
+            runtime, tenant_id=tenant_id, dataset_ids=dataset_ids, query=query
+        )
+    scopes = await asyncio.to_thread(_scopes, runtime, tenant_id, dataset_ids, conditions, per_dataset)
     if not scopes:
         return []
-    final = RetrievalSettings.from_dict(override or scopes[0].dataset.retrieval_model)
+    vendor = [scope for scope in scopes if scope.dataset.provider != "external"]
+    if override or vendor:
+        final = RetrievalSettings.from_dict(override or vendor[0].dataset.retrieval_model)
+    else:  # external datasets only: their own top_k and threshold were applied by `external.retrieve`
+        setting = external.check_retrieval_setting(
+            external_retrieval_model or scopes[0].dataset.external_retrieval_model
+        )
+        final = RetrievalSettings(top_k=setting["top_k"] * len(scopes))
     query_vectors: dict[tuple[str, str], list[float]] = {}
     candidates: list[Scored] = []
+    outside: dict[str, _Row] = {}
     for scope in scopes:
+        if scope.dataset.provider == "external":
+            records = await external_records(runtime, scope.dataset, query, external_retrieval_model)
+            found, made = _external_rows(scope.dataset, records)
+            candidates.extend(found)
+            outside.update(made)
+            continue
         if not scope.document_ids:
             continue
         settings = RetrievalSettings.from_dict(override or scope.dataset.retrieval_model)
         candidates.extend(await _dataset_candidates(runtime, scope, query, settings, query_vectors))
-    rows = await asyncio.to_thread(_hydrate, runtime, candidates)
+    rows = await asyncio.to_thread(_hydrate, runtime, [c for c in candidates if c.segment_id not in outside])
+    rows.update(outside)
     candidates = [c for c in candidates if c.segment_id in rows]
     if final.wants_rerank_model:
         if runtime.rerank is None:
@@ -230,7 +339,7 @@ async def retrieve(
         candidates = await rerank(query, candidates, texts, reranker)
     chosen = finish(candidates, final)
     if record_hits:
-        await asyncio.to_thread(_record_hits, runtime, [c.segment_id for c in chosen])
+        await asyncio.to_thread(_record_hits, runtime, [c.segment_id for c in chosen if c.segment_id not in outside])
     return [
         RetrievedRecord(rows[c.segment_id][0], rows[c.segment_id][1], c.score, rows[c.segment_id][2]) for c in chosen
     ]

@@ -15,8 +15,17 @@ from loomworks.store.tables.datasets import (
     Tag,
     TagBinding,
 )
+from loomworks.store.tables.external_knowledge import ExternalKnowledgeApi
 from loomworks.store.tables.jobs import Job
 from loomworks.store.tables.models import CustomModel, DefaultModel, ModelCall, ProviderCredential
+from loomworks.store.tables.tools import (
+    ApiToolProvider,
+    AppMcpServer,
+    BuiltinToolCredential,
+    McpToolProvider,
+    WorkflowToolProvider,
+)
+from loomworks.store.tables.tracing import TraceConfig, TraceOutbox, TraceSetting
 from loomworks.store.tables.workflows import (
     ConversationVariable,
     PendingImport,
@@ -36,6 +45,7 @@ __all__ = [
     "Dataset",
     "DatasetMetadataField",
     "Document",
+    "ExternalKnowledgeApi",
     "Segment",
     "Tag",
     "TagBinding",
@@ -62,9 +72,17 @@ __all__ = [
     "Site",
     "Tenant",
     "TenantAccountJoin",
+    "TraceConfig",
+    "TraceOutbox",
+    "TraceSetting",
     "UploadFile",
     "Workflow",
     "WorkflowAppLog",
     "WorkflowNodeExecution",
     "WorkflowRun",
+    "ApiToolProvider",
+    "AppMcpServer",
+    "BuiltinToolCredential",
+    "McpToolProvider",
+    "WorkflowToolProvider",
 ]

@@ -2,6 +2,8 @@ import i18n from "i18next";
 import { initReactI18next } from "react-i18next";
 import enUS from "./en-US";
 import zhHans from "./zh-Hans";
+import canvasEnUS from "./canvas.en-US";
+import canvasZhHans from "./canvas.zh-Hans";
 
 export const LANGUAGES = ["en-US", "zh-Hans"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -26,7 +28,7 @@ export async function applyLanguage(language: Language): Promise<void> {
 }
 
 void i18n.use(initReactI18next).init({
-  resources: { "en-US": { translation: enUS }, "zh-Hans": { translation: zhHans } },
+  resources: { "en-US": { translation: enUS, canvas: canvasEnUS }, "zh-Hans": { translation: zhHans, canvas: canvasZhHans } },
   lng: initialLanguage(),
   fallbackLng: "en-US",
   interpolation: { escapeValue: false },

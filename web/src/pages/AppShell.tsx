@@ -55,6 +55,11 @@ export function AppShell() {
         <NavLink to={`/apps/${app.id}`} end>
           {t("app.configure")}
         </NavLink>
+        {app.mode === "workflow" || app.mode === "advanced-chat" ? (
+          <Link to={`/apps/${app.id}/workflow`} data-testid="tab-canvas">
+            {t("openCanvas", { ns: "canvas" })}
+          </Link>
+        ) : null}
         <NavLink to={`/apps/${app.id}/overview`}>{t("app.overview")}</NavLink>
         <NavLink to={`/apps/${app.id}/api`} data-testid="tab-api">
           {t("app.apiAccess")}

@@ -15,6 +15,11 @@ export const MODE_ICONS: Record<AppMode, string> = {
   "advanced-chat": "🧩",
 };
 
+/** Where an app opens: flows on their canvas, the other modes in the app editor. */
+export function appHome(app: { id: string; mode: AppMode | string | null }): string {
+  return app.mode === "workflow" || app.mode === "advanced-chat" ? `/apps/${app.id}/workflow` : `/apps/${app.id}`;
+}
+
 export function AppIcon({ app }: { app: Pick<AppSummary, "icon" | "icon_background" | "mode"> }) {
   const emoji = app.icon && [...app.icon].length <= 2 ? app.icon : MODE_ICONS[app.mode];
   return (
@@ -123,7 +128,7 @@ export function AppsPage() {
         <div className="grid-cards" data-testid="app-list">
           {page.data.map((app) => (
             <div key={app.id} className="card app-card" data-testid="app-card">
-              <Link to={`/apps/${app.id}`} className="app-card-title">
+              <Link to={appHome(app)} className="app-card-title">
                 <AppIcon app={app} />
                 <span className="grow">
                   {app.name}
@@ -163,8 +168,8 @@ export function AppsPage() {
           ))}
         </div>
       )}
-      {creating ? <CreateAppModal onClose={() => setCreating(false)} onCreated={(app) => navigate(`/apps/${app.id}`)} /> : null}
-      {importing ? <ImportModal onClose={() => setImporting(false)} onImported={(id) => navigate(`/apps/${id}`)} /> : null}
+      {creating ? <CreateAppModal onClose={() => setCreating(false)} onCreated={(app) => navigate(appHome(app))} /> : null}
+      {importing ? <ImportModal onClose={() => setImporting(false)} onImported={(r) => navigate(appHome({ id: r.app_id ?? "", mode: r.app_mode }), { state: { warnings: r.warnings ?? [] } })} /> : null}
       {deleting ? (
         <Modal
           title={t("apps.deleteTitle")}
@@ -257,7 +262,7 @@ function CreateAppModal({ onClose, onCreated }: { onClose: () => void; onCreated
   );
 }
 
-function ImportModal({ onClose, onImported }: { onClose: () => void; onImported: (appId: string) => void }) {
+function ImportModal({ onClose, onImported }: { onClose: () => void; onImported: (result: ImportResult) => void }) {
   const { t } = useTranslation();
   const [source, setSource] = useState<"file" | "url">("file");
   const [content, setContent] = useState("");
@@ -270,7 +275,7 @@ function ImportModal({ onClose, onImported }: { onClose: () => void; onImported:
 
   const finish = (r: ImportResult) => {
     setResult(r);
-    if ((r.status === "completed" || r.status === "completed-with-warnings") && r.app_id && !(r.warnings ?? []).length) onImported(r.app_id);
+    if ((r.status === "completed" || r.status === "completed-with-warnings") && r.app_id && !(r.warnings ?? []).length) onImported(r);
   };
 
   const submit = async () => {
@@ -308,7 +313,7 @@ function ImportModal({ onClose, onImported }: { onClose: () => void; onImported:
             {t("common.cancel")}
           </button>
           {done ? (
-            <button type="button" className="btn btn-primary" onClick={() => onImported(result.app_id ?? "")}>
+            <button type="button" className="btn btn-primary" onClick={() => onImported(result)}>
               {t("importDsl.open")}
             </button>
           ) : result?.status === "pending" ? (

@@ -1,0 +1,118 @@
+"""The workflow engine's `AgentPort`: the agent node runs the same strategies as agent-chat apps.
+
+Dify's agent node names a strategy of the `langgenius/agent` plugin (`function_calling` or
+`ReAct`) and its `agent_parameters`: `model` (a model selector: `provider`, `model`,
+`completion_params`), `tools` (each with `settings` = form values and `parameters` =
+`{name: {auto, value}}`), `instruction`, `query` and `maximum_iterations`. The node's outputs are
+`text` (the answer), `files` (produced by tools) and `json` (one entry per round, like the agent
+log Dify's node emits); usage goes to the node's execution metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from loomworks.core.errors import LoomworksError
+from loomworks.engine.ports import AgentInvocation, ToolResult, Usage
+from loomworks.providers.runtime import BoundLLM
+from loomworks.providers.usage import Usage as ModelUsage
+from loomworks.services.agent.entities import AgentSettings, AgentThought, AnswerDelta, ToolFile, strategy_name
+from loomworks.services.agent.model import BoundAgentModel
+from loomworks.services.agent.runner import run_agent
+from loomworks.services.agent.strategy import AgentRun, AgentStrategy
+from loomworks.services.agent.toolbox import RuntimeGetter, Toolbox
+from loomworks.services.model_gateway import WorkspaceModels
+from loomworks.store.db import Database
+
+
+class AgentStrategyNotFoundError(LoomworksError):
+    code, status, default_message = "agent_strategy_not_found", 400, "The agent strategy is not installed."
+
+
+def _engine_usage(usage: ModelUsage) -> Usage:
+    return Usage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        prompt_price=usage.prompt_price,
+        completion_price=usage.completion_price,
+        total_price=usage.total_price,
+        currency=usage.currency,
+        latency=usage.latency,
+    )
+
+
+def _round(thought: AgentThought) -> dict[str, Any]:
+    return {
+        "id": thought.id,
+        "label": f"ROUND {thought.position}",
+        "parent_id": None,
+        "status": "success",
+        "error": None,
+        "data": thought.fields(),
+        "metadata": {"total_tokens": thought.usage.total_tokens if thought.usage else 0},
+    }
+
+
+class RuntimeAgentPort:
+    """Runs agent nodes with the workspace's models and the process's tool runtime."""
+
+    def __init__(self, db: Database, models: WorkspaceModels, tools: RuntimeGetter) -> None:
+        self.db, self.models, self.tools = db, models, tools
+
+    async def _bind(self, tenant_id: str, selector: dict[str, Any]) -> BoundLLM:
+        provider = str(selector.get("provider") or "")
+        model = str(selector.get("model") or selector.get("name") or "")
+
+        def bind() -> BoundLLM:
+            with self.db.session() as session:
+                return self.models.bind_llm(session, tenant_id=tenant_id, provider=provider, model=model)
+
+        return await run_in_threadpool(bind)
+
+    async def run(self, call: AgentInvocation) -> ToolResult:
+        """Run the node's agent to its answer."""
+        strategy = strategy_name(call.strategy_name)
+        if strategy not in AgentStrategy.registry:
+            raise AgentStrategyNotFoundError(
+                f"Agent strategy {call.strategy_provider}/{call.strategy_name} is not installed; "
+                "the built-in ones are function_calling and ReAct."
+            )
+        params = call.parameters
+        selector = params.get("model") if isinstance(params.get("model"), dict) else {}
+        bound = await self._bind(call.tenant_id, selector)
+        instruction = str(params.get("instruction") or "")
+        settings = AgentSettings.from_node_tools(
+            strategy, params.get("tools"), iterations=params.get("maximum_iterations"), instruction=instruction
+        )
+        toolbox = await Toolbox.load(
+            self.tools(), settings.tools, tenant_id=call.tenant_id, app_id=call.app_id, user_id=call.user_id
+        )
+        completion = dict(selector.get("completion_params") or {})
+        stop = [s for s in completion.pop("stop", None) or [] if isinstance(s, str)]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": instruction}] if instruction.strip() else []
+        messages.append({"role": "user", "content": str(params.get("query") or "")})
+        run = AgentRun(
+            model=BoundAgentModel(bound),
+            toolbox=toolbox,
+            messages=messages,
+            max_iteration=settings.max_iteration,
+            parameters=completion,
+            stop_words=stop,
+            user=call.user_id,
+        )
+        parts: list[str] = []
+        files: list[dict[str, Any]] = []
+        async for event in run_agent(run, strategy):
+            if isinstance(event, AnswerDelta):
+                parts.append(event.text)
+            elif isinstance(event, ToolFile):
+                files.append(event.file)
+        return ToolResult(
+            text="".join(parts),
+            files=files,
+            json=[_round(t) for t in run.thoughts],
+            usage=_engine_usage(run.usage),
+        )

@@ -1,0 +1,1 @@
+"""Tools: the contract (`base`), built-in providers, OpenAPI, MCP and workflow tools, the engine port."""

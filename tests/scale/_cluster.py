@@ -1,0 +1,254 @@
+"""A scaled Loomworks on loopback: N `serve` and M `worker` processes on PostgreSQL + a private Redis.
+
+Used by `test_scaled_setup.py` and `bench/scale.py`. Every process is a real child process started
+with the scaled settings; logs go to files under `log_dir`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from tests._live_server import free_port
+from tests.scale._services import ROOT, clean_env
+
+PASSWORD = "Passw0rd!"
+
+
+def scaled_env(*, database_url: str, redis_url: str, data_dir: Path, lease: float = 3.0) -> dict[str, str]:
+    return {
+        **clean_env(),
+        "LOOMWORKS_DATABASE_URL": database_url,
+        "LOOMWORKS_REDIS_URL": redis_url,
+        "LOOMWORKS_JOB_BACKEND": "celery",
+        "LOOMWORKS_RUN_IN_WORKER": "true",
+        "LOOMWORKS_JOB_LEASE_SECONDS": str(lease),
+        "LOOMWORKS_EVENT_BUS_RECONNECT_SECONDS": "10",
+        "LOOMWORKS_DATA_DIR": str(data_dir),
+        "LOOMWORKS_SECRET_KEY": "scale-test-secret-key-0123456789-0123456789",
+        "LOOMWORKS_ENCRYPTION_KEYS": "k1:" + base64.b64encode(b"s" * 32).decode(),
+        "LOOMWORKS_MIGRATE_ON_START": "false",
+        "LOOMWORKS_SANDBOX_CHECK_ON_START": "false",
+        "LOOMWORKS_LOG_LEVEL": "INFO",
+        "LOOMWORKS_DB_POOL_SIZE": "20",
+    }
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str = ""
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the process and its children (Celery's pool lives in the same process)."""
+        try:
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except FileNotFoundError:
+            pass
+        return 0.0
+
+
+@dataclass
+class Cluster:
+    env: dict[str, str]
+    log_dir: Path
+    procs: list[Proc] = field(default_factory=list)
+    logs: list[BinaryIO] = field(default_factory=list)
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed by stop()
+        self.logs.append(log)
+        return subprocess.Popen(
+            [sys.executable, "-m", "loomworks.cli", *args], env=self.env, cwd=ROOT, stdout=log, stderr=log
+        )
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "loomworks.cli", "migrate"], env=self.env, cwd=ROOT, check=True, capture_output=True
+        )
+
+    def api(self, name: str) -> Proc:
+        port = free_port()
+        proc = Proc(name, self._spawn(name, ["serve", "--port", str(port)]), f"http://127.0.0.1:{port}")
+        self.procs.append(proc)
+        return proc
+
+    def worker(self, name: str, concurrency: int = 32) -> Proc:
+        proc = Proc(name, self._spawn(name, ["worker", "--concurrency", str(concurrency)]))
+        self.procs.append(proc)
+        return proc
+
+    def wait_healthy(self, proc: Proc, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                if httpx.get(proc.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if proc.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.name} did not start: {(self.log_dir / f'{proc.name}.log').read_text()}")
+            time.sleep(0.05)
+
+    def wait_worker_ready(self, proc: Proc, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        log = self.log_dir / f"{proc.name}.log"
+        while "ready." not in log.read_text(errors="replace"):
+            if proc.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.name} did not start: {log.read_text()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.process.poll() is None:
+                proc.process.terminate()
+        for proc in self.procs:
+            try:
+                proc.process.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for log in self.logs:
+            log.close()
+
+
+def start_fake_openai(log_dir: Path, chunk_delay: float = 0.01) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai", "--port", str(port), "--chunk-delay", str(chunk_delay)],
+        cwd=ROOT,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(url + "/models", headers={"Authorization": "Bearer sk-test"}, timeout=1)
+            return process, url
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the fake OpenAI server did not start") from None
+            time.sleep(0.05)
+
+
+def configure_chat_app(base: str, fake: str) -> str:
+    """Set up, sign in, point the OpenAI provider at the fake, create a chat app; returns its API key."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        http.post("/console/api/setup", json={"email": "s@example.com", "name": "Scale", "password": PASSWORD})
+        login = http.post("/console/api/login", json={"email": "s@example.com", "password": PASSWORD})
+        console = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+        http.post(
+            "/console/api/workspaces/current/model-providers/openai",
+            headers=console,
+            json={"credentials": {"openai_api_key": "sk-test", "openai_api_base": fake}},
+        ).raise_for_status()
+        app = http.post("/console/api/apps", headers=console, json={"name": "scale", "mode": "chat"}).json()
+        config = dict(app["model_config"])
+        config["model"] = {"provider": "openai", "name": "gpt-4o-mini", "mode": "chat", "completion_params": {}}
+        http.post(f"/console/api/apps/{app['id']}/model-config", headers=console, json=config).raise_for_status()
+        return str(http.post(f"/console/api/apps/{app['id']}/api-keys", headers=console).json()["token"])
+
+
+@dataclass
+class StreamResult:
+    index: int
+    query: str
+    outcome: str = "pending"  # completed | error_event | transport_error
+    answer: str = ""
+    task_id: str | None = None
+    message_id: str | None = None
+    last_id: str | None = None
+    events: list[str] = field(default_factory=list)
+    resumed: int = 0
+    detail: str = ""
+
+
+async def _read_sse(response: httpx.Response, result: StreamResult) -> bool:
+    """Consume one SSE response into `result`; True when a final event was read."""
+    event_id: str | None = None
+    async for line in response.aiter_lines():
+        if line.startswith("id: "):
+            event_id = line[4:]
+            continue
+        if not line.startswith("data: "):
+            continue
+        event = json.loads(line[6:])
+        kind = event.get("event", "")
+        result.events.append(kind)
+        if event_id is not None:
+            result.last_id = event_id
+            event_id = None
+        result.task_id = event.get("task_id", result.task_id)
+        result.message_id = event.get("message_id", result.message_id)
+        if kind == "message":
+            result.answer += event.get("answer", "")
+        elif kind == "message_replace":
+            result.answer = event.get("answer", "")
+        elif kind == "message_end":
+            result.outcome = "completed"
+            return True
+        elif kind == "error":
+            result.outcome, result.detail = "error_event", f"{event.get('code')}: {event.get('message')}"
+            return True
+    return False
+
+
+async def stream_turn(
+    client: httpx.AsyncClient, bases: list[str], key: str, index: int, query: str, resume_tries: int = 6
+) -> StreamResult:
+    """One streamed chat turn; when its connection drops, resume from `Last-Event-ID` on another process."""
+    result = StreamResult(index=index, query=query)
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"query": query, "inputs": {}, "user": f"user-{index}", "response_mode": "streaming"}
+    base = bases[index % len(bases)]
+    try:
+        async with client.stream("POST", f"{base}/v1/chat-messages", json=body, headers=headers) as response:
+            if response.status_code != 200:
+                result.outcome, result.detail = "error_event", f"HTTP {response.status_code}"
+                return result
+            result.task_id = response.headers.get("X-Task-Id")
+            if await _read_sse(response, result):
+                return result
+    except httpx.TransportError as exc:
+        result.detail = f"{type(exc).__name__}"
+    for attempt in range(resume_tries):
+        if result.task_id is None:
+            break  # nothing to resume: the request itself failed
+        other = bases[(index + 1 + attempt) % len(bases)]
+        resume = dict(headers)
+        if result.last_id is not None:
+            resume["Last-Event-ID"] = result.last_id
+        result.resumed += 1
+        try:
+            async with client.stream(
+                "GET",
+                f"{other}/v1/chat-messages/{result.task_id}/events",
+                params={"user": f"user-{index}"},
+                headers=resume,
+            ) as response:
+                if response.status_code == 200 and await _read_sse(response, result):
+                    return result
+        except httpx.TransportError as exc:
+            result.detail = f"{type(exc).__name__} on resume"
+        await asyncio.sleep(0.3)
+    result.outcome = "transport_error"
+    return result

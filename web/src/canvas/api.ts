@@ -1,0 +1,117 @@
+/** The console calls the canvas makes (Dify's workflow paths). */
+import { api, buildUrl, consoleFetch } from "../api/client";
+import { readEvents, type StreamEvent } from "../lib/sse";
+import type { DslGraph } from "./graph";
+import type { NodeExecution } from "./run";
+import type { ConversationVariable, EnvVariable } from "./variables";
+
+export interface Draft {
+  id: string;
+  graph: DslGraph;
+  features: Record<string, unknown>;
+  hash: string;
+  environment_variables: EnvVariable[];
+  conversation_variables: ConversationVariable[];
+  updated_at: number | null;
+}
+
+export interface Version {
+  id: string;
+  version: string;
+  marked_name: string;
+  marked_comment: string;
+  created_at: number;
+  created_by: { name: string } | null;
+}
+
+export interface RunSummary {
+  id: string;
+  status: string;
+  elapsed_time: number | null;
+  total_tokens: number | null;
+  total_steps: number | null;
+  created_at: number;
+  error: string | null;
+}
+
+export function loadDraft(appId: string): Promise<Draft> {
+  return api<Draft>("get", "/console/api/apps/{app_id}/workflows/draft", { path: { app_id: appId } });
+}
+
+export function saveDraft(appId: string, draft: Omit<Draft, "id" | "updated_at">): Promise<{ hash: string; updated_at: number }> {
+  return api<{ hash: string; updated_at: number }>("post", "/console/api/apps/{app_id}/workflows/draft", {
+    path: { app_id: appId },
+    body: draft,
+  });
+}
+
+export function publish(appId: string, name: string, comment: string): Promise<{ id: string; created_at: number }> {
+  return api<{ id: string; created_at: number }>("post", "/console/api/apps/{app_id}/workflows/publish", {
+    path: { app_id: appId },
+    body: { marked_name: name, marked_comment: comment },
+  });
+}
+
+export function listVersions(appId: string): Promise<{ items: Version[]; has_more: boolean }> {
+  return api<{ items: Version[]; has_more: boolean }>("get", "/console/api/apps/{app_id}/workflows", {
+    path: { app_id: appId },
+    query: { page: 1, limit: 50 },
+  });
+}
+
+export function restoreVersion(appId: string, workflowId: string): Promise<{ hash: string }> {
+  return api<{ hash: string }>("post", "/console/api/apps/{app_id}/workflows/{workflow_id}/restore", {
+    path: { app_id: appId, workflow_id: workflowId },
+  });
+}
+
+export function listRuns(appId: string): Promise<{ data: RunSummary[] }> {
+  return api<{ data: RunSummary[] }>("get", "/console/api/apps/{app_id}/workflow-runs", { path: { app_id: appId }, query: { limit: 30 } });
+}
+
+export function getRun(appId: string, runId: string): Promise<Record<string, unknown>> {
+  return api<Record<string, unknown>>("get", "/console/api/apps/{app_id}/workflow-runs/{run_id}", { path: { app_id: appId, run_id: runId } });
+}
+
+export function getNodeExecutions(appId: string, runId: string): Promise<{ data: NodeExecution[] }> {
+  return api<{ data: NodeExecution[] }>("get", "/console/api/apps/{app_id}/workflow-runs/{run_id}/node-executions", {
+    path: { app_id: appId, run_id: runId },
+  });
+}
+
+export function exportDsl(appId: string): Promise<{ data: string }> {
+  return api<{ data: string }>("get", "/console/api/apps/{app_id}/export", { path: { app_id: appId } });
+}
+
+// These paths are not in the generated schema yet (see the report): called through consoleFetch.
+async function stream(url: string, body: unknown, onEvent: (e: StreamEvent) => void, signal?: AbortSignal): Promise<void> {
+  const response = await consoleFetch("post", url, body, { signal });
+  await readEvents(response, onEvent);
+}
+
+export function runDraft(appId: string, inputs: Record<string, unknown>, onEvent: (e: StreamEvent) => void, signal?: AbortSignal): Promise<void> {
+  return stream(buildUrl("/console/api/apps/{app_id}/workflows/draft/run", { app_id: appId }, undefined), { inputs }, onEvent, signal);
+}
+
+export function runChatflowDraft(
+  appId: string,
+  body: { query: string; inputs: Record<string, unknown>; conversation_id?: string | null },
+  onEvent: (e: StreamEvent) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  return stream(buildUrl("/console/api/apps/{app_id}/advanced-chat/workflows/draft/run", { app_id: appId }, undefined), body, onEvent, signal);
+}
+
+export function rerunFrom(appId: string, runId: string, nodeId: string, onEvent: (e: StreamEvent) => void): Promise<void> {
+  return stream(buildUrl("/console/api/apps/{app_id}/workflow-runs/{run_id}/rerun", { app_id: appId, run_id: runId }, { from_node: nodeId }), {}, onEvent);
+}
+
+export async function runNode(appId: string, nodeId: string, inputs: Record<string, unknown>, query?: string): Promise<NodeExecution> {
+  const url = buildUrl("/console/api/apps/{app_id}/workflows/draft/nodes/{node_id}/run", { app_id: appId, node_id: nodeId }, undefined);
+  const response = await consoleFetch("post", url, query === undefined ? { inputs } : { inputs, query });
+  return (await response.json()) as NodeExecution;
+}
+
+export async function stopRun(appId: string, taskId: string): Promise<void> {
+  await api<unknown>("post", "/console/api/apps/{app_id}/workflow-runs/tasks/{task_id}/stop", { path: { app_id: appId, task_id: taskId } });
+}

@@ -1,0 +1,23 @@
+import { useTranslation } from "react-i18next";
+import { JsonField, Section, type PanelProps } from "./fields";
+
+const BASE_KEYS = new Set(["type", "title", "desc", "selected", "error_strategy", "default_value", "retry_config"]);
+
+/** The fallback for node types without their own panel: the node's fields as JSON. */
+export function JsonPanel({ node, update }: PanelProps) {
+  const { t } = useTranslation("canvas");
+  const fields = Object.fromEntries(Object.entries(node.data).filter(([k]) => !BASE_KEYS.has(k)));
+  return (
+    <Section title={t("panel.fields")}>
+      <p className="muted small">{t("panel.jsonHint")}</p>
+      <JsonField
+        key={node.id}
+        value={fields}
+        testId="json-fields"
+        onChange={(value) => {
+          if (value && typeof value === "object" && !Array.isArray(value)) update(value as Record<string, unknown>);
+        }}
+      />
+    </Section>
+  );
+}
