@@ -111,6 +111,7 @@ def build_state(
     state.extras["metrics"] = server_metrics
     # Traces leave the answer's path through one bounded dispatcher; collector URLs are user-typed.
     tracer = TraceDispatcher(db, state.keyring, SafeHttpClient(EgressPolicy.from_settings(settings), timeout=15.0))
+    server_metrics.watch_tracing(tracer)
     state.extras["tracing"] = tracer
     # Events, stop flags and key cache: in this process, or shared through Redis (`redis_url`).
     shared = shared_parts(settings)
@@ -230,9 +231,11 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     app.state.loom = server_state
     errors.install(app)
     app.add_middleware(RequestIdMiddleware, metrics=server_state.extras["metrics"])
+    # Routes are matched in order, one regex each: the Service API (the hot path) goes first; the
+    # prefixes do not overlap, so the order changes no match.
+    app.include_router(service.router)
     app.include_router(console.router)
     app.include_router(mcp.router)
-    app.include_router(service.router)
     app.include_router(web.router)
     app.include_router(file_preview.router)
     app.include_router(metrics.router)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from loomworks.core.config import Settings
 from loomworks.core.crypto import KeyRing
@@ -52,7 +53,8 @@ class ServerState:
         )
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
+    # async: FastAPI runs plain `def` dependencies in the thread pool, a hand-off for a dict lookup.
     return request.app.state.loom
 
 
@@ -80,14 +82,18 @@ def get_caller(request: Request, state: State) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def get_app_by_key(request: Request, state: State) -> App:
+def _resolve_app_key(state: ServerState, token: str) -> App:
+    with state.db.session() as session:
+        return api_keys.resolve_app_key(session, token=token)
+
+
+async def get_app_by_key(request: Request, state: State) -> App:
     token = bearer_token(request)
     cache: api_keys.AppKeyCache = state.extras["key_cache"]
     cached = cache.get(token)
     if cached is not None:
-        return cached
-    with state.db.session() as session:
-        app = api_keys.resolve_app_key(session, token=token)
+        return cached  # the common case: answered on the loop, no thread hand-off
+    app = await run_in_threadpool(_resolve_app_key, state, token)
     cache.put(token, app)
     return app
 

@@ -88,12 +88,31 @@ class Gauge:
         yield f"{self.name} {value}"
 
 
-M = TypeVar("M", Counter, Histogram, Gauge)
+class CounterFunc:
+    """A counter whose total is kept elsewhere (a component's own stats) and read at scrape time."""
+
+    def __init__(self, name: str, help_text: str, read: Callable[[], float]) -> None:
+        self.name, self.help, self.read = name, help_text, read
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} counter"
+        try:
+            value = float(self.read())
+        except Exception:  # noqa: BLE001 - a broken probe must not break the scrape
+            return
+        yield f"{self.name} {value}"
+
+
+M = TypeVar("M", Counter, Histogram, Gauge, CounterFunc)
 
 
 class Registry:
     def __init__(self) -> None:
-        self.metrics: list[Counter | Histogram | Gauge] = []
+        self.metrics: list[Counter | Histogram | Gauge | CounterFunc] = []
+
+    def names(self) -> set[str]:
+        return {metric.name for metric in self.metrics}
 
     def add(self, metric: M) -> M:
         self.metrics.append(metric)

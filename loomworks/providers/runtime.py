@@ -9,15 +9,21 @@ What it adds on top of an adapter, once for all of them:
 - usage: the vendor's token counts (or offline counts, marked estimated), prices from the model's
   YAML, latency and time to first token.
 
-One pooled `httpx.AsyncClient` per event loop serves every adapter (no client or TLS context per
-call). Model endpoints are configured by workspace admins, so they do not go through the SSRF guard
-that user-supplied URLs go through; `allow_private_endpoints` is the admin's switch for that.
+A few pooled `httpx.AsyncClient`s per event loop serve every adapter (no client or TLS context per
+call). They are several because httpcore scans its whole pool, and the queue of requests waiting
+for it, on every request and every response close: one pool of 200 connections made 2,000
+concurrent streams quadratic (minutes), and 32 busy connections cost a sixth of a turn's CPU.
+Calls take the pools in turn, so each holds a few connections. Model endpoints are configured by
+workspace admins, so they do not go through the SSRF guard that user-supplied URLs go through;
+`allow_private_endpoints` is the admin's switch for that.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import itertools
+import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
@@ -52,6 +58,14 @@ _URL_FIELDS = (
 )
 # Structured-output parameters travel even when a model's rules do not list them.
 _PASS_THROUGH = ("response_format", "json_schema")
+_POOLS = 32  # connection pools per event loop (see the module docstring)
+_POOL_CONNECTIONS = 128  # per pool: 4,096 concurrent model calls per process before any waits
+
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    # httpcore tries `import sniffio` several times per request; without the package each try
+    # searches the whole sys.path again (measured at ~2 % of a chat turn's CPU). A None entry makes
+    # the miss immediate, exactly as Python documents for blocked imports.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def load_adapters() -> dict[str, type[WireAdapter]]:
@@ -136,39 +150,47 @@ class ModelRuntime:
         self.timeout = timeout
         self.transport = transport
         self.balancer = _Balancer(cooldown)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[httpx.AsyncClient | None]] = (
             weakref.WeakKeyDictionary()
         )
-        self._adapters: dict[tuple[int, str], WireAdapter] = {}
+        self._adapters: dict[tuple[int, str, int], WireAdapter] = {}
+        self._turn = itertools.count()
+        self._tls: Any = None  # one TLS context shared by the pools (loading CA certificates is slow)
         self.wires = load_adapters()
 
-    def http(self) -> httpx.AsyncClient:
-        """The pooled client of the running event loop."""
+    def http(self, pool: int = 0) -> httpx.AsyncClient:
+        """A pooled client of the running event loop (`pool` picks one of its pools)."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
+        clients = self._clients.get(loop)
+        if clients is None:
+            clients = self._clients[loop] = [None] * _POOLS
+            self._adapters = {k: v for k, v in self._adapters.items() if k[0] != id(loop)}
+        client = clients[pool]
         if client is None:
-            client = httpx.AsyncClient(
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            client = clients[pool] = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout, connect=10.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                limits=httpx.Limits(max_connections=_POOL_CONNECTIONS, max_keepalive_connections=16),
                 transport=self.transport,
                 follow_redirects=False,
                 trust_env=False,
+                verify=self._tls,
             )
-            self._clients[loop] = client
-            self._adapters = {k: v for k, v in self._adapters.items() if k[0] != id(loop)}
         return client
 
     async def aclose(self) -> None:
-        """Close the client of the running loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        """Close the clients of the running loop."""
+        for client in self._clients.pop(asyncio.get_running_loop(), None) or []:
+            if client is not None:
+                await client.aclose()
 
     def adapter(self, provider: str) -> WireAdapter:
-        """The adapter of a provider for the running loop."""
+        """The adapter of a provider for the running loop, on the next of its connection pools."""
         spec = registry.get_provider(provider)
-        client = self.http()
-        key = (id(asyncio.get_running_loop()), spec["provider"])
+        pool = next(self._turn) % _POOLS
+        client = self.http(pool)
+        key = (id(asyncio.get_running_loop()), spec["provider"], pool)
         found = self._adapters.get(key)
         if found is None or found.http is not client:
             wire = self.wires.get(str(spec.get("wire") or ""))

@@ -371,8 +371,8 @@ class _Launch:
 
     async def start(self) -> asyncio.subprocess.Process:
         argv, cwd, env = self._bwrap_argv() if self.mode == "bwrap" else self._fallback_argv()
-        identity: dict[str, Any] = {"user": self.uid, "group": self.uid, "extra_groups": []} if self.root else {}
         return await asyncio.create_subprocess_exec(
+            *(_as_user(self.uid) if self.root else []),
             *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -381,7 +381,6 @@ class _Launch:
             start_new_session=True,
             cwd=cwd,
             env=env,
-            **identity,
         )
 
     def _bwrap_argv(self) -> tuple[list[str], str, dict[str, str]]:
@@ -459,12 +458,24 @@ class _Launch:
         self._swept = True
         if self.root and self.sandbox._python:
             killer = await asyncio.create_subprocess_exec(
-                self.sandbox._python.executable, "-I", "-S", "-c", "import os; os.kill(-1, 9)",
-                user=self.uid, group=self.uid, extra_groups=[], stderr=asyncio.subprocess.DEVNULL,
+                *_as_user(self.uid), self.sandbox._python.executable, "-I", "-S", "-c", "import os; os.kill(-1, 9)",
+                stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             await killer.wait()
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _as_user(uid: int) -> list[str]:
+    """The prefix that starts a command as `uid` with no supplementary groups.
+
+    `asyncio.create_subprocess_exec(user=…, group=…)` would do it in-process, but uvloop (which
+    `serve` runs on) refuses those arguments; util-linux's `setpriv` works on every event loop.
+    """
+    return [_SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+
+
+_SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 
 
 def _prlimit_flags(limits: dict[str, int | None]) -> list[str]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from loomworks.core.errors import InvalidParamError, NotFoundError
@@ -219,6 +221,27 @@ def _cosine(a: list[float], b: list[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+# Bumped when an annotation setting changes in this process, so a remembered "reply is off" is dropped.
+_generation = itertools.count(1)
+_settings_generation = [next(_generation)]
+OFF_TTL_SECONDS = 5.0  # other processes see a reply switched on within this
+
+
+def _bump(*_args: Any) -> None:
+    _settings_generation[0] = next(_generation)
+
+
+def _setting_changed(_mapper: Any, _connection: Any, target: Any) -> None:
+    _bump()
+    session = Session.object_session(target)
+    if session is not None:  # a reader between this flush and the commit saw the old row
+        event.listen(session, "after_commit", _bump, once=True)
+
+
+for _name in ("after_insert", "after_update", "after_delete"):
+    event.listen(AnnotationSetting, _name, _setting_changed)
+
+
 class AnnotationReplier:
     """Finds the annotation that answers a question, for apps whose annotation reply is on.
 
@@ -228,13 +251,23 @@ class AnnotationReplier:
     def __init__(self, embed: Embed | None) -> None:
         self.embed = embed
         self._cache: dict[tuple[str, str, str], list[float]] = {}
+        # Apps whose reply is off, remembered briefly: most apps never turn it on, and the lookup
+        # was a query on every chat turn.
+        self._off: dict[str, tuple[int, float]] = {}
 
     async def find(self, session_factory: Callable[[], Any], *, app: App, question: str) -> Reply | None:
         if self.embed is None or not question.strip():
             return None
+        generation = _settings_generation[0]
+        off = self._off.get(app.id)
+        if off is not None and off[0] == generation and off[1] > time.monotonic():
+            return None
         with session_factory() as session:
             settings = setting(session, app_id=app.id)
             if settings is None or not settings.enabled:
+                if len(self._off) >= 10_000:
+                    self._off.clear()
+                self._off[app.id] = (generation, time.monotonic() + OFF_TTL_SECONDS)
                 return None
             rows = list(
                 session.execute(

@@ -6,16 +6,62 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from loomworks.core.errors import InvalidParamError, NotFoundError
 from loomworks.services import apps
 from loomworks.services.caller import Caller
-from loomworks.store.tables import App, Conversation, EndUser, Message, MessageFeedback
+from loomworks.store.tables import (
+    Account,
+    Annotation,
+    AnnotationHit,
+    App,
+    Conversation,
+    EndUser,
+    Message,
+    MessageFeedback,
+    WorkflowAppLog,
+    WorkflowRun,
+)
 
 ANNOTATION_STATUSES = ("all", "annotated", "not_annotated")
+MESSAGE_STATUSES = ("normal", "error", "stopped")
+FEEDBACKS = ("like", "dislike")
+RUN_STATUSES = ("running", "succeeded", "failed", "stopped", "partial-succeeded")
 SORTS = {"created_at": Conversation.created_at, "updated_at": Conversation.updated_at}
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilters:
+    """What the logs pages filter on; every field left `None` (or `all`) keeps every row.
+
+    A conversation matches `status` or `feedback` when at least one of its messages does (a failed
+    turn, a like or dislike from an end user or a builder); `annotated` means one of its answers
+    has an annotation, as in Dify.
+    """
+
+    keyword: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    annotation_status: str = "all"
+    status: str | None = None
+    feedback: str | None = None
+    end_user_session_id: str | None = None
+
+    def check(self) -> None:
+        if self.annotation_status not in ANNOTATION_STATUSES:
+            raise InvalidParamError(
+                "annotation_status must be all, annotated or not_annotated.", params="annotation_status"
+            )
+        if self.status is not None and self.status not in MESSAGE_STATUSES:
+            raise InvalidParamError("status must be normal, error or stopped.", params="status")
+        if self.feedback is not None and self.feedback not in FEEDBACKS:
+            raise InvalidParamError("feedback must be like or dislike.", params="feedback")
+
+
+def _pattern(keyword: str) -> str:
+    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +74,7 @@ class ConversationRow:
     admin_dislikes: int
     end_user_session_id: str | None
     first_message: Message | None
+    annotated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,22 +102,62 @@ def parse_time(value: str | None, field: str, tz_offset: timedelta) -> datetime 
     raise InvalidParamError(f"{field} must look like 2024-01-31 23:59.", params=field)
 
 
-def _filtered(
-    app: App, *, keyword: str | None, start: datetime | None, end: datetime | None
-) -> Select[tuple[Conversation]]:
+def _message_filters(app: App, filters: LogFilters) -> list[ColumnElement[bool]]:
+    """Conditions on one message row (keyword, status, feedback), for chat and completion logs."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.keyword:
+        pattern = _pattern(filters.keyword)
+        conditions.append(or_(Message.query.ilike(pattern, escape="\\"), Message.answer.ilike(pattern, escape="\\")))
+    if filters.status:
+        conditions.append(Message.status == filters.status)
+    if filters.feedback:
+        # Scoped by the app's feedback (indexed by app), not a scan of every rating in the table.
+        rated = select(MessageFeedback.message_id).where(
+            MessageFeedback.app_id == app.id, MessageFeedback.rating == filters.feedback
+        )
+        conditions.append(Message.id.in_(rated))
+    return conditions
+
+
+def _end_user_ids(app: App, session_id: str) -> Select[tuple[str]]:
+    return select(EndUser.id).where(EndUser.app_id == app.id, EndUser.session_id == session_id)
+
+
+def _filtered(app: App, filters: LogFilters) -> Select[tuple[Conversation]]:
     query = select(Conversation).where(Conversation.app_id == app.id)
-    if start is not None:
-        query = query.where(Conversation.created_at >= start)
-    if end is not None:
-        query = query.where(Conversation.created_at < end)
-    if keyword:
-        pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if filters.start is not None:
+        query = query.where(Conversation.created_at >= filters.start)
+    if filters.end is not None:
+        query = query.where(Conversation.created_at < filters.end)
+    if filters.end_user_session_id:
+        query = query.where(Conversation.from_end_user_id.in_(_end_user_ids(app, filters.end_user_session_id)))
+    if filters.keyword:
+        pattern = _pattern(filters.keyword)
         matching = select(Message.conversation_id).where(
-            Message.app_id == app.id,
-            or_(Message.query.ilike(pattern, escape="\\"), Message.answer.ilike(pattern, escape="\\")),
+            Message.app_id == app.id, *_message_filters(app, LogFilters(keyword=filters.keyword))
         )
         query = query.where(or_(Conversation.id.in_(matching), Conversation.name.ilike(pattern, escape="\\")))
+    # Status and feedback are properties of messages: a conversation matches through any of its turns.
+    turn_conditions = _message_filters(app, LogFilters(status=filters.status, feedback=filters.feedback))
+    if turn_conditions:
+        query = query.where(
+            Conversation.id.in_(select(Message.conversation_id).where(Message.app_id == app.id, *turn_conditions))
+        )
+    if filters.annotation_status != "all":
+        annotated = Conversation.id.in_(
+            select(Annotation.conversation_id).where(
+                Annotation.app_id == app.id, Annotation.conversation_id.is_not(None)
+            )
+        )
+        query = query.where(annotated if filters.annotation_status == "annotated" else ~annotated)
     return query
+
+
+def _page_bounds(page: int, limit: int) -> None:
+    if not 1 <= limit <= 100:
+        raise InvalidParamError("limit must be between 1 and 100.", params="limit")
+    if page < 1:
+        raise InvalidParamError("page must be at least 1.", params="page")
 
 
 def conversations_page(
@@ -80,21 +167,18 @@ def conversations_page(
     app_id: str,
     page: int,
     limit: int,
-    keyword: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    filters: LogFilters | None = None,
     sort_by: str = "-created_at",
 ) -> LogPage:
     """Conversations of an app (all end users and debug sessions), newest first by default."""
     app = apps.get(session, caller=caller, app_id=app_id)
-    if not 1 <= limit <= 100:
-        raise InvalidParamError("limit must be between 1 and 100.", params="limit")
-    if page < 1:
-        raise InvalidParamError("page must be at least 1.", params="page")
+    filters = filters or LogFilters()
+    filters.check()
+    _page_bounds(page, limit)
     column = SORTS.get(sort_by.lstrip("-"))
     if column is None:
         raise InvalidParamError("sort_by must be created_at, -created_at, updated_at or -updated_at.", params="sort_by")
-    query = _filtered(app, keyword=keyword, start=start, end=end)
+    query = _filtered(app, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = column.desc() if sort_by.startswith("-") else column.asc()
     conversations = list(
@@ -109,7 +193,12 @@ def _decorate(session: Session, conversations: list[Conversation]) -> list[Conve
     feedback: dict[tuple[str, str, str], int] = {}
     first: dict[str, Message] = {}
     sessions: dict[str, str] = {}
+    annotated: set[str] = set()
     if ids:
+        annotated = {
+            str(cid)
+            for cid in session.scalars(select(Annotation.conversation_id).where(Annotation.conversation_id.in_(ids)))
+        }
         counts = {
             str(cid): int(n)
             for cid, n in session.execute(
@@ -124,7 +213,8 @@ def _decorate(session: Session, conversations: list[Conversation]) -> list[Conve
                 select(
                     MessageFeedback.conversation_id, MessageFeedback.from_source, MessageFeedback.rating, func.count()
                 )
-                .where(MessageFeedback.conversation_id.in_(ids))
+                # Through the conversation's messages: feedback has no index on conversation_id.
+                .where(MessageFeedback.message_id.in_(select(Message.id).where(Message.conversation_id.in_(ids))))
                 .group_by(MessageFeedback.conversation_id, MessageFeedback.from_source, MessageFeedback.rating)
             )
         }
@@ -148,6 +238,7 @@ def _decorate(session: Session, conversations: list[Conversation]) -> list[Conve
             admin_dislikes=feedback.get((c.id, "admin", "dislike"), 0),
             end_user_session_id=sessions.get(c.from_end_user_id or ""),
             first_message=first.get(c.id),
+            annotated=c.id in annotated,
         )
         for c in conversations
     ]
@@ -225,3 +316,211 @@ def first_message_preview(row: ConversationRow) -> dict[str, Any] | None:
     if message is None:
         return None
     return {"inputs": message.inputs, "query": message.query, "message": message.message, "answer": message.answer}
+
+
+# -- completion apps: each message is its own log row ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRow:
+    message: Message
+    user_likes: int
+    user_dislikes: int
+    admin_likes: int
+    admin_dislikes: int
+    end_user_session_id: str | None
+    annotated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionPage:
+    rows: list[CompletionRow]
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.page * self.limit < self.total
+
+
+def completion_page(
+    session: Session, *, caller: Caller, app_id: str, page: int, limit: int, filters: LogFilters | None = None
+) -> CompletionPage:
+    """The messages of a text generator, newest first (a completion turn has no conversation to group it)."""
+    app = apps.get(session, caller=caller, app_id=app_id)
+    filters = filters or LogFilters()
+    filters.check()
+    _page_bounds(page, limit)
+    query = select(Message).where(Message.app_id == app.id, *_message_filters(app, filters))
+    if filters.start is not None:
+        query = query.where(Message.created_at >= filters.start)
+    if filters.end is not None:
+        query = query.where(Message.created_at < filters.end)
+    if filters.end_user_session_id:
+        query = query.where(Message.from_end_user_id.in_(_end_user_ids(app, filters.end_user_session_id)))
+    if filters.annotation_status != "all":
+        annotated = exists().where(Annotation.message_id == Message.id)
+        query = query.where(annotated if filters.annotation_status == "annotated" else ~annotated)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    found = list(
+        session.scalars(query.order_by(Message.created_at.desc(), Message.id).offset((page - 1) * limit).limit(limit))
+    )
+    return CompletionPage(rows=_completion_rows(session, found), page=page, limit=limit, total=total)
+
+
+def _completion_rows(session: Session, found: list[Message]) -> list[CompletionRow]:
+    ids = [m.id for m in found]
+    feedback: dict[tuple[str, str, str], int] = {}
+    sessions: dict[str, str] = {}
+    annotated: set[str] = set()
+    if ids:
+        for row in session.scalars(select(MessageFeedback).where(MessageFeedback.message_id.in_(ids))):
+            key = (row.message_id, row.from_source, row.rating)
+            feedback[key] = feedback.get(key, 0) + 1
+        annotated = {
+            str(mid) for mid in session.scalars(select(Annotation.message_id).where(Annotation.message_id.in_(ids)))
+        }
+        user_ids = [m.from_end_user_id for m in found if m.from_end_user_id]
+        if user_ids:
+            sessions = {
+                str(uid): str(sid)
+                for uid, sid in session.execute(select(EndUser.id, EndUser.session_id).where(EndUser.id.in_(user_ids)))
+            }
+    return [
+        CompletionRow(
+            message=m,
+            user_likes=feedback.get((m.id, "user", "like"), 0),
+            user_dislikes=feedback.get((m.id, "user", "dislike"), 0),
+            admin_likes=feedback.get((m.id, "admin", "like"), 0),
+            admin_dislikes=feedback.get((m.id, "admin", "dislike"), 0),
+            end_user_session_id=sessions.get(m.from_end_user_id or ""),
+            annotated=m.id in annotated,
+        )
+        for m in found
+    ]
+
+
+def completion_message(session: Session, *, caller: Caller, app_id: str, message_id: str) -> CompletionRow:
+    app = apps.get(session, caller=caller, app_id=app_id)
+    found = session.scalar(select(Message).where(Message.app_id == app.id, Message.id == message_id))
+    if found is None:
+        raise NotFoundError("Conversation Not Exists.")
+    return _completion_rows(session, [found])[0]
+
+
+# -- annotations shown beside a message --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAnnotations:
+    """A message's own annotation, and the annotation that answered it (annotation reply), with their authors."""
+
+    annotation: dict[str, Annotation]
+    hits: dict[str, tuple[AnnotationHit, Annotation | None]]
+    accounts: dict[str, Account]
+
+
+def annotations_of(session: Session, *, message_ids: list[str]) -> MessageAnnotations:
+    own: dict[str, Annotation] = {}
+    hits: dict[str, tuple[AnnotationHit, Annotation | None]] = {}
+    if message_ids:
+        own = {
+            a.message_id or "": a
+            for a in session.scalars(select(Annotation).where(Annotation.message_id.in_(message_ids)))
+        }
+        rows = session.execute(
+            select(AnnotationHit, Annotation)
+            .outerjoin(Annotation, Annotation.id == AnnotationHit.annotation_id)
+            .where(AnnotationHit.message_id.in_(message_ids))
+        ).all()
+        hits = {hit.message_id: (hit, annotation) for hit, annotation in rows}
+    account_ids = {a.account_id for a in own.values()} | {a.account_id for _, a in hits.values() if a is not None}
+    accounts = (
+        {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))} if account_ids else {}
+    )
+    return MessageAnnotations(annotation=own, hits=hits, accounts=accounts)
+
+
+# -- workflow apps: one log row per run ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowLogPage:
+    rows: list[tuple[WorkflowAppLog, WorkflowRun]]
+    end_users: dict[str, EndUser]
+    accounts: dict[str, Account]
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.page * self.limit < self.total
+
+
+def workflow_logs_page(
+    session: Session,
+    *,
+    caller: Caller,
+    app_id: str,
+    page: int,
+    limit: int,
+    keyword: str | None = None,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    end_user_session_id: str | None = None,
+    account_email: str | None = None,
+) -> WorkflowLogPage:
+    """Dify's workflow app logs: the runs of an app (not single-node debug runs), newest first."""
+    app = apps.get(session, caller=caller, app_id=app_id)
+    _page_bounds(page, limit)
+    if status and status not in RUN_STATUSES:
+        raise InvalidParamError(f"status must be one of {', '.join(RUN_STATUSES)}.", params="status")
+    query = (
+        select(WorkflowAppLog, WorkflowRun)
+        .join(WorkflowRun, WorkflowRun.id == WorkflowAppLog.workflow_run_id)
+        .where(WorkflowAppLog.app_id == app.id)
+    )
+    if status:
+        query = query.where(WorkflowRun.status == status)
+    if keyword:
+        pattern = _pattern(keyword)
+        query = query.where(
+            or_(
+                cast(WorkflowRun.inputs, String).ilike(pattern, escape="\\"),
+                cast(WorkflowRun.outputs, String).ilike(pattern, escape="\\"),
+                WorkflowRun.error.ilike(pattern, escape="\\"),
+            )
+        )
+    if start is not None:
+        query = query.where(WorkflowAppLog.created_at >= start)
+    if end is not None:
+        query = query.where(WorkflowAppLog.created_at < end)
+    if end_user_session_id:
+        query = query.where(
+            and_(
+                WorkflowAppLog.created_by_role == "end_user",
+                WorkflowAppLog.created_by.in_(_end_user_ids(app, end_user_session_id)),
+            )
+        )
+    if account_email:
+        query = query.where(
+            WorkflowAppLog.created_by_role == "account",
+            WorkflowAppLog.created_by.in_(select(Account.id).where(Account.email == account_email)),
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = [
+        (log, run)
+        for log, run in session.execute(
+            query.order_by(WorkflowAppLog.created_at.desc(), WorkflowAppLog.id).offset((page - 1) * limit).limit(limit)
+        )
+    ]
+    user_ids = [log.created_by for log, _ in rows if log.created_by_role == "end_user"]
+    account_ids = [log.created_by for log, _ in rows if log.created_by_role == "account"]
+    end_users = {u.id: u for u in session.scalars(select(EndUser).where(EndUser.id.in_(user_ids)))} if user_ids else {}
+    accounts = (
+        {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))} if account_ids else {}
+    )
+    return WorkflowLogPage(rows=rows, end_users=end_users, accounts=accounts, page=page, limit=limit, total=total)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loomworks.core.errors import FilenameNotExistsError, FileTooLargeError, NotFoundError, UnsupportedFileTypeError
-from loomworks.core.filetypes import check_zip
+from loomworks.core.filetypes import check_upload, check_zip
 from loomworks.core.ids import new_id
 from loomworks.store.storage import Storage
 from loomworks.store.tables import UploadFile
@@ -107,6 +107,9 @@ def _check_content(extension: str, data: bytes) -> None:
     if extension in ("docx", "xlsx", "pptx", "epub"):
         # The parsers inflate these: refuse zip bombs and traversal names before anything opens them.
         check_zip(data)
+    # The whole content check: executables, and content that contradicts the name (an xlsx named
+    # .docx, a PDF named .png) are refused, whatever the quick signature checks above let through.
+    check_upload(f"file.{extension}", data)
 
 
 def save_upload(

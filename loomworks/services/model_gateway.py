@@ -1,14 +1,20 @@
 """The workspace's models, bound to its credentials, as the chat pipeline, workflows and knowledge use them.
 
-Credentials are opened from their sealed form only here, per call, and handed to the model runtime;
-they never leave this module in clear.
+Credentials are opened from their sealed form only here and handed to the model runtime; they never
+leave this module in clear. A bound LLM is remembered for a few seconds per (workspace, provider,
+model), so a busy app costs no credential query and no AES-GCM unsealing per turn; any change to
+provider credentials or custom models saved in this process forgets them at once (other processes
+see it within `BOUND_TTL_SECONDS`, as with the API-key cache).
 """
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +30,32 @@ from loomworks.providers.runtime import BoundLLM, BoundModel, CredentialSet, Mod
 from loomworks.services import model_catalog, model_providers
 from loomworks.services.chat.llm import ChatModel, ChatRequest, Delta
 from loomworks.store.db import Database
+from loomworks.store.tables import CustomModel, ProviderCredential
+
+BOUND_TTL_SECONDS = 5.0
+_BOUND_MAX = 4096
+
+# Bumped whenever a credential row changes in this process (flush and commit), so that bound models
+# cached before the change are never used after it.
+_generation = itertools.count(1)
+_credentials_generation = [next(_generation)]
+
+
+def _credentials_changed(*_args: Any) -> None:
+    _credentials_generation[0] = next(_generation)
+
+
+def _row_changed(_mapper: Any, _connection: Any, target: Any) -> None:
+    _credentials_changed()
+    session = Session.object_session(target)
+    if session is not None:
+        # A model bound between this flush and the commit read the old rows: forget it again.
+        event.listen(session, "after_commit", _credentials_changed, once=True)
+
+
+for _table in (ProviderCredential, CustomModel):
+    for _name in ("after_insert", "after_update", "after_delete"):
+        event.listen(_table, _name, _row_changed)
 
 
 class RuntimeChatModel:
@@ -62,6 +94,7 @@ class WorkspaceModels:
     def __init__(self, keyring: KeyRing, runtime: ModelRuntime) -> None:
         self.keyring = keyring
         self.runtime = runtime
+        self._bound: dict[tuple[str, str, str], tuple[int, float, BoundLLM]] = {}
 
     def credential_sets(
         self, session: Session, *, tenant_id: str, provider: str, model: str, model_type: str
@@ -76,20 +109,40 @@ class WorkspaceModels:
         rows = model_providers.credentials_of(session, keyring=self.keyring, tenant_id=tenant_id, provider=name)
         return _sets(rows), None
 
+    def cached_llm(self, *, tenant_id: str, provider: str, model: str) -> BoundLLM | None:
+        """The LLM bound recently with unchanged credentials, if any (no database access)."""
+        found = self._bound.get((tenant_id, provider, model))
+        if found is None or found[0] != _credentials_generation[0] or found[1] < time.monotonic():
+            return None
+        return found[2]
+
     def bind_llm(self, session: Session, *, tenant_id: str, provider: str, model: str) -> BoundLLM:
         if not provider or not model:
             raise ProviderNotInitializeError("The app has no model configured.")
+        cached = self.cached_llm(tenant_id=tenant_id, provider=provider, model=model)
+        if cached is not None:
+            return cached
+        generation = _credentials_generation[0]
         sets, custom = self.credential_sets(
             session, tenant_id=tenant_id, provider=provider, model=model, model_type="llm"
         )
         if not sets:
             raise ProviderNotInitializeError()
-        return self.runtime.llm(
+        bound = self.runtime.llm(
             provider=model_providers.provider_name(provider), model=model, credentials=sets, custom=custom
         )
+        if len(self._bound) >= _BOUND_MAX:
+            self._bound.clear()
+        self._bound[(tenant_id, provider, model)] = (generation, time.monotonic() + BOUND_TTL_SECONDS, bound)
+        return bound
 
     def resolve(self, session: Session, *, tenant_id: str, provider: str, model: str) -> ChatModel:
         return RuntimeChatModel(self.bind_llm(session, tenant_id=tenant_id, provider=provider, model=model))
+
+    def cached(self, *, tenant_id: str, provider: str, model: str) -> ChatModel | None:
+        """`resolve` without the database when the model was bound recently (the chat hot path)."""
+        bound = self.cached_llm(tenant_id=tenant_id, provider=provider, model=model)
+        return RuntimeChatModel(bound) if bound is not None else None
 
     def bind(self, session: Session, *, tenant_id: str, provider: str, model: str, model_type: str) -> BoundModel:
         """An embedding, rerank, speech or moderation model of the workspace."""

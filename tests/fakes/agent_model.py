@@ -10,6 +10,11 @@ receives, as a model in an agent loop would:
 - `agent_loop`: calls the first tool of `plan` whenever tools are offered; answers only when not.
 - `agent_react`: the same plan written as ReAct text (`Thought:` / `Action:` / `Action Input:`),
   counting the `Observation:` lines in the conversation, then `Final Answer:` quoting them.
+- `agent_pick` / `agent_pick_react`: `agent_tools` / `agent_react`, but the model picks each tool of
+  `plan` by name among the tools it was offered (the request's `tools`; the ReAct prompt's
+  `one of [...]` list). A planned name it was not offered ends the turn with an answer saying so,
+  so a test proves the names the agent really showed the model. `offered` records, per request,
+  the tool names the fake saw.
 
 Every other scenario is the plain `OpenAIFake`'s.
 
@@ -35,7 +40,8 @@ from fastapi.responses import Response
 from tests._live_server import live_server
 from tests.fakes.openai import OpenAIFake, text_of, words
 
-AGENT_SCENARIOS = ("agent_tools", "agent_parallel", "agent_loop", "agent_react")
+AGENT_SCENARIOS = ("agent_tools", "agent_parallel", "agent_loop", "agent_react", "agent_pick", "agent_pick_react")
+_REACT_TOOLS = re.compile(r"one of \[(.*?)\]")
 _OBSERVATION = re.compile(r"Observation:\s*(.*?)(?:\n\n|\nThought:|$)", re.DOTALL)
 
 
@@ -45,10 +51,12 @@ class AgentModelFake(OpenAIFake):
 
     plan: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     usages: list[dict[str, int]] = field(default_factory=list)  # the usage of every agent answer sent
+    offered: list[list[str]] = field(default_factory=list)  # the tool names seen, per agent request
 
     def reset(self) -> None:
         super().reset()
         self.usages.clear()
+        self.offered.clear()
 
     async def _chat(self, body: dict[str, Any], model: str, azure: bool) -> Response:
         if self.scenario not in AGENT_SCENARIOS:
@@ -59,8 +67,13 @@ class AgentModelFake(OpenAIFake):
         return self._sse(self._chunks(model, text, calls, prompt=" ".join(text_of(m.get("content")) for m in messages)))
 
     def _decide(self, messages: list[dict[str, Any]], offered: list[str]) -> tuple[str, list[tuple[str, str]]]:
-        if self.scenario == "agent_react":
-            return self._react(messages), []
+        if self.scenario == "agent_pick_react":
+            system = text_of(messages[0].get("content")) if messages and messages[0].get("role") == "system" else ""
+            listed = _REACT_TOOLS.search(system)
+            offered = [n.strip() for n in listed.group(1).split(",") if n.strip()] if listed else []
+        self.offered.append(offered)
+        if self.scenario in ("agent_react", "agent_pick_react"):
+            return self._react(messages, offered if self.scenario == "agent_pick_react" else None), []
         results = [str(m.get("content") or "") for m in messages if m.get("role") == "tool"]
         plan = [(name, json.dumps(args)) for name, args in self.plan]
         if self.scenario == "agent_loop":
@@ -68,14 +81,19 @@ class AgentModelFake(OpenAIFake):
         if self.scenario == "agent_parallel":
             return ("", plan) if offered and not results else (_final(results), [])
         if offered and len(results) < len(plan):
+            name = plan[len(results)][0]
+            if self.scenario == "agent_pick" and name not in offered:
+                return _not_offered(name, offered), []
             return "", [plan[len(results)]]
         return _final(results), []
 
-    def _react(self, messages: list[dict[str, Any]]) -> str:
+    def _react(self, messages: list[dict[str, Any]], offered: list[str] | None = None) -> str:
         said = "\n".join(text_of(m.get("content")) for m in messages if m.get("role") == "assistant")
         observations = [o.strip() for o in _OBSERVATION.findall(said)]
         if len(observations) < len(self.plan):
             name, args = self.plan[len(observations)]
+            if offered is not None and name not in offered:
+                return f"Thought: I cannot.\nFinal Answer: {_not_offered(name, offered)}"
             return f"Thought: I should use {name}.\nAction: {name}\nAction Input: {json.dumps(args)}"
         return f"Thought: I know what to answer.\nFinal Answer: {_final(observations)}"
 
@@ -116,6 +134,10 @@ class AgentModelFake(OpenAIFake):
         }
         self.usages.append(usage)
         yield chunk({}, usage=usage)
+
+
+def _not_offered(name: str, offered: list[str]) -> str:
+    return f"I was not offered a tool named {name} (offered: {', '.join(offered) or 'none'})."
 
 
 def _final(results: list[str]) -> str:

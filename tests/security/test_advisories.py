@@ -314,3 +314,27 @@ def test_storage_refuses_keys_that_leave_its_directory(tmp_path: Path, key: str)
     with pytest.raises(ValueError, match="invalid storage key"):
         storage.save(key, b"x")
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_uploads_whose_content_contradicts_their_name_are_refused(owner: Console, client: TestClient) -> None:
+    """Flowise-style disguised uploads: the type is judged by content, not by the name."""
+    import openpyxl
+
+    app = owner.create_app("Disguises")
+    headers = {"Authorization": f"Bearer {owner.create_key(app['id'])}"}
+    book = io.BytesIO()
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["a", "b"])
+    workbook.save(book)
+    disguised = {
+        "report.docx": book.getvalue(),  # a spreadsheet named as a Word document
+        "photo.png": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF",  # a PDF named as an image
+        "invoice.pdf": b"MZ\x90\x00" + b"\x00" * 60,  # a Windows executable named as a PDF
+    }
+    for name, data in disguised.items():
+        response = client.post("/v1/files/upload", headers=headers, files={"file": (name, data)}, data={"user": "u"})
+        assert (response.status_code, response.json()["code"]) == (415, "unsupported_file_type"), name
+    real = client.post(
+        "/v1/files/upload", headers=headers, files={"file": ("sheet.xlsx", book.getvalue())}, data={"user": "u"}
+    )
+    assert real.status_code == 201, real.text

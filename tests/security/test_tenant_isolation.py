@@ -25,7 +25,13 @@ def _victim_objects(owner: Console) -> dict[str, Any]:
     dataset_key = owner.post("/datasets/api-keys").json()["id"]
     flow = owner.create_app("Flow", "workflow")
     version = owner.post(f"/apps/{flow['id']}/workflows/publish", json={}).json()["id"]
+    dataset = owner.post("/datasets", json={"name": "Victim KB", "indexing_technique": "economy"}).json()["id"]
+    field = owner.post(f"/datasets/{dataset}/metadata", json={"type": "string", "name": "owner"}).json()["id"]
+    tag = owner.post("/tags", json={"name": "secret", "type": "knowledge"}).json()["id"]
     return {
+        "dataset_id": dataset,
+        "metadata_id": field,
+        "tag_id": tag,
         "headers": headers,
         "app_id": app_id,
         "conversation_id": turn["conversation_id"],
@@ -44,6 +50,7 @@ def test_console_routes_never_cross_workspaces(chat_owner: Console) -> None:
     attacker.post("/workspaces", json={"name": "Attacker's"})  # acting in their own workspace from now on
     a, c, m = ids["app_id"], ids["conversation_id"], ids["message_id"]
     f, v = ids["flow_id"], ids["version_id"]
+    d, t = ids["dataset_id"], ids["tag_id"]
     attempts = [
         ("GET", f"/apps/{a}", None),
         ("PUT", f"/apps/{a}", {"name": "pwned"}),
@@ -67,6 +74,24 @@ def test_console_routes_never_cross_workspaces(chat_owner: Console) -> None:
         ("POST", f"/apps/{f}/workflows/{v}/restore", None),
         ("DELETE", f"/apps/{f}/workflows/{v}", None),
         ("DELETE", f"/datasets/api-keys/{ids['dataset_key_id']}", None),
+        ("GET", f"/datasets/{d}", None),
+        ("DELETE", f"/datasets/{d}", None),
+        ("GET", f"/datasets/{d}/use-check", None),
+        ("GET", f"/datasets/{d}/metadata", None),
+        ("POST", f"/datasets/{d}/metadata", {"type": "string", "name": "x"}),
+        ("PATCH", f"/datasets/{d}/metadata/{ids['metadata_id']}", {"name": "x"}),
+        ("DELETE", f"/datasets/{d}/metadata/{ids['metadata_id']}", None),
+        ("POST", f"/datasets/{d}/metadata/built-in/enable", None),
+        ("POST", f"/datasets/{d}/documents/metadata", {"operation_data": []}),
+        ("GET", f"/datasets/{d}/tags", None),
+        ("PATCH", f"/tags/{t}", {"name": "x"}),
+        ("DELETE", f"/tags/{t}", None),
+        ("POST", "/tag-bindings/create", {"tag_ids": [t], "target_id": d}),
+        ("POST", "/tag-bindings/remove", {"tag_id": t, "target_id": d}),
+        ("GET", f"/datasets/{d}/documents/x/upload-file", None),
+        ("GET", f"/datasets/{d}/documents/x/segments/y/child_chunks", None),
+        ("POST", f"/datasets/{d}/documents/x/segments/y/child_chunks", {"content": "x"}),
+        ("DELETE", f"/datasets/{d}/documents/x/segments/y/child_chunks/z", None),
     ]
     for method, path, body in attempts:
         response = attacker.client.request(method, f"/console/api{path}", headers=attacker.headers, json=body)
@@ -76,6 +101,8 @@ def test_console_routes_never_cross_workspaces(chat_owner: Console) -> None:
     assert chat_owner.post("/workspaces/switch", json={"tenant_id": _first_workspace(chat_owner)}).status_code == 200
     assert chat_owner.get(f"/apps/{a}").json()["name"] == "chat app"
     assert len(chat_owner.get(f"/apps/{a}/api-keys").json()["data"]) == 1
+    assert [f["name"] for f in chat_owner.get(f"/datasets/{d}/metadata").json()["doc_metadata"]] == ["owner"]
+    assert [tag["name"] for tag in chat_owner.get("/tags").json()] == ["secret"]
 
 
 def _first_workspace(owner: Console) -> str:

@@ -25,9 +25,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from fastapi import FastAPI, Request
 from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
 
-from tests._live_server import free_port
+from tests._live_server import free_port, live_server
+from tests.fakes import anthropic
 from tests.fakes.openai import OpenAIFake, openai_fake
 
 pytestmark = pytest.mark.integration
@@ -57,6 +59,32 @@ def fake() -> Iterator[OpenAIFake]:
 
 
 @pytest.fixture(scope="module")
+def anthropic_fake() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    log: list[dict[str, Any]] = []
+    with live_server(anthropic.create_app(["text"], log)) as url:
+        yield url, log
+
+
+def imgrender_app(calls: list[dict[str, Any]]) -> FastAPI:
+    """A stand-in for ImgRender (the image API the largest corpus DSL posts to): a picture URL per call."""
+    app = FastAPI()
+
+    @app.post("/open/v1/pics")
+    async def pics(request: Request) -> dict[str, Any]:
+        calls.append({"key": request.headers.get("x-api-key"), "body": (await request.body()).decode()})
+        return {"code": 0, "message": "ok", "data": {"url": f"https://img.example/{len(calls)}.png"}}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def imgrender() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    calls: list[dict[str, Any]] = []
+    with live_server(imgrender_app(calls)) as url:
+        yield url, calls
+
+
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `loomworks serve` with the built console and a fresh SQLite data directory."""
     built = subprocess.run(
@@ -67,6 +95,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("canvas-serve") / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOMWORKS_")}
     env["LOOMWORKS_WEB_DIST"] = str(ROOT / "web" / "dist")
+    # The imported DSL's HTTP nodes call a loopback stand-in for their third-party API.
+    env["LOOMWORKS_SSRF_ALLOW_HOSTS"] = "127.0.0.1"
     command = [sys.executable, "-m", "loomworks.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -353,14 +383,46 @@ def node_id(locator: Locator) -> str:
     return value
 
 
-def test_imported_dsl_renders_every_node_and_runs(server: str, console: httpx.Client, context: BrowserContext) -> None:
+IMGRENDER = "https://api.imgrender.net"
+
+
+def test_imported_dsl_renders_every_node_and_runs(
+    server: str,
+    console: httpx.Client,
+    context: BrowserContext,
+    fake: OpenAIFake,
+    anthropic_fake: tuple[str, list[dict[str, Any]]],
+    imgrender: tuple[str, list[dict[str, Any]]],
+    tmp_path: Path,
+) -> None:
+    """The largest corpus DSL (OpenAI, Moonshot and Anthropic LLMs, templates, HTTP and code nodes) imports and runs.
+
+    Its models are configured against local fakes, as a Dify user configures their providers; its HTTP
+    nodes post to ImgRender, which is replaced by a loopback stand-in (the only change to the file).
+    """
     largest = max(CORPUS.rglob("*.yml"), key=lambda p: p.stat().st_size)
-    dsl: dict[str, Any] = yaml.safe_load(largest.read_text(encoding="utf-8"))
-    expected = len(dsl["workflow"]["graph"]["nodes"])
+    text = largest.read_text(encoding="utf-8")
+    assert IMGRENDER in text, "the largest corpus file changed: revisit this test"
+    imported = tmp_path / largest.name
+    imported.write_text(text.replace(IMGRENDER, imgrender[0]), encoding="utf-8")
+    dsl: dict[str, Any] = yaml.safe_load(text)
+    graph = dsl["workflow"]["graph"]
+    expected = len(graph["nodes"])
+    providers = {n["data"]["model"]["provider"] for n in graph["nodes"] if "model" in n["data"]}
+    assert providers == {"openai", "moonshot", "anthropic"}
+    assert not [n for n in graph["nodes"] if n["data"]["type"] in ("tool", "agent")]
+    anthropic_url, anthropic_log = anthropic_fake
+    for provider, credentials in (
+        ("moonshot", {"api_key": fake.api_key, "endpoint_url": fake.base_url}),
+        ("anthropic", {"anthropic_api_key": anthropic.GOOD_KEY, "anthropic_api_url": anthropic_url}),
+    ):
+        saved = console.post(f"/workspaces/current/model-providers/{provider}", json={"credentials": credentials})
+        assert saved.json() == {"result": "success"}, saved.text
+
     page = context.new_page()
     page.goto(f"{server}/apps")
     page.get_by_test_id("import-dsl").click()
-    page.get_by_test_id("import-file").set_input_files(str(largest))
+    page.get_by_test_id("import-file").set_input_files(str(imported))
     page.get_by_test_id("import-submit").click()
     open_button = page.get_by_role("button", name="Open app")
     canvas = page.get_by_test_id("canvas-page")
@@ -369,16 +431,170 @@ def test_imported_dsl_renders_every_node_and_runs(server: str, console: httpx.Cl
         open_button.click()
     expect(page).to_have_url(re.compile(r"/apps/[0-9a-f-]{36}/workflow$"))
     expect(page.locator(".react-flow__node")).to_have_count(expected, timeout=15_000)
+    expect(page.locator(".react-flow__edge")).to_have_count(len(graph["edges"]))
     shot(page, "05-imported")
+    app_id = page.url.split("/apps/")[1].split("/")[0]
 
     page.get_by_test_id("open-run").click()
     for field in page.get_by_test_id("inputs-form").locator("textarea, input").all():
         field.fill("a short note on rivers")
+    calls_before = len(fake.calls)
     page.get_by_test_id("run-start").click()
     expect(page.get_by_test_id("trace-item").first).to_be_visible(timeout=15_000)
-    expect(page.get_by_test_id("run-status")).not_to_have_attribute("data-status", "running", timeout=30_000)
-    assert page.locator('[data-testid="node-status"]').count() >= 2
+    expect(page.get_by_test_id("run-status")).not_to_have_attribute("data-status", "running", timeout=60_000)
     shot(page, "06-imported-run")
+    run = console.get(f"/apps/{app_id}/workflow-runs", params={"limit": 1}).json()["data"][0]
+    executions = console.get(f"/apps/{app_id}/workflow-runs/{run['id']}/node-executions").json()["data"]
+    failed = [(e["title"], e["node_type"], e["error"]) for e in executions if e["status"] != "succeeded"]
+    assert run["status"] == "succeeded", (run, failed)
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "succeeded")
+    # Every node ran, and the canvas shows each one succeeded.
+    assert {e["node_id"] for e in executions} == {n["id"] for n in graph["nodes"]}
+    expect(page.locator('[data-testid="node-status"][data-status="succeeded"]')).to_have_count(expected)
+    # Each vendor was called on its own wire format, and the HTTP nodes reached the stand-in with their key.
+    models = [c.body.get("model") for c in fake.calls[calls_before:]]
+    assert {"gpt-4o", "moonshot-v1-8k", "moonshot-v1-32k"} <= set(models), models
+    assert any(b["model"] == "claude-3-5-sonnet-20240620" for b in anthropic_log)
+    assert len(imgrender[1]) == 4
+    assert {c["key"] for c in imgrender[1]} == {"282608591251313024.AiqxcmC7VkwpDCipBRSE0YOtXWFIoCqq"}
+    page.close()
+
+
+def test_chatflow_preview_features_insert_on_edge_and_past_runs(
+    server: str, console: httpx.Client, context: BrowserContext, fake: OpenAIFake
+) -> None:
+    """A chatflow (start → LLM → answer): its features, the preview chat streaming with node states,
+    inserting nodes on an edge (the "+" button and a drop onto the edge), and a past run shown over
+    the graph it ran with."""
+    app = console.post("/apps", json={"name": "Canvas chat", "mode": "advanced-chat"}).json()
+    draft = console.get(f"/apps/{app['id']}/workflows/draft").json()
+    model = {"provider": "openai", "name": "gpt-4o-mini", "mode": "chat", "completion_params": {}}
+    nodes = [
+        {
+            "id": "start",
+            "type": "custom",
+            "position": {"x": 40, "y": 200},
+            "data": {"type": "start", "title": "Start", "variables": []},
+        },
+        {
+            "id": "llm",
+            "type": "custom",
+            "position": {"x": 420, "y": 200},
+            "data": {
+                "type": "llm",
+                "title": "LLM",
+                "model": model,
+                "prompt_template": [
+                    {"role": "system", "text": "You are a guide."},
+                    {"role": "user", "text": "{{#sys.query#}}"},
+                ],
+                "context": {"enabled": False, "variable_selector": []},
+                "vision": {"enabled": False},
+            },
+        },
+        {
+            "id": "answer",
+            "type": "custom",
+            "position": {"x": 900, "y": 200},
+            "data": {"type": "answer", "title": "Answer", "answer": "{{#llm.text#}}", "variables": []},
+        },
+    ]
+    edges = [
+        {"id": "e1", "source": "start", "sourceHandle": "source", "target": "llm", "targetHandle": "target"},
+        {"id": "e2", "source": "llm", "sourceHandle": "source", "target": "answer", "targetHandle": "target"},
+    ]
+    saved = console.post(
+        f"/apps/{app['id']}/workflows/draft",
+        json={"graph": {"nodes": nodes, "edges": edges}, "features": draft["features"], "hash": draft["hash"]},
+    )
+    assert saved.status_code == 200, saved.text
+
+    page = context.new_page()
+    page.goto(f"{server}/apps/{app['id']}/workflow")
+    expect(page.get_by_test_id("canvas-page")).to_have_attribute("data-mode", "advanced-chat")
+    expect(page.locator(".react-flow__node")).to_have_count(3)
+
+    # Features: an opener, a suggested question and citations, saved in the draft's `features`.
+    page.get_by_test_id("open-features").click()
+    page.get_by_test_id("feature-opening").fill("Ask me about rivers.")
+    page.get_by_test_id("feature-add-question").click()
+    page.get_by_test_id("feature-question").fill("Which river is longest?")
+    page.get_by_test_id("feature-citations").check()
+    expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved", timeout=15_000)
+    stored = console.get(f"/apps/{app['id']}/workflows/draft").json()["features"]
+    assert stored["opening_statement"] == "Ask me about rivers."
+    assert stored["suggested_questions"] == ["Which river is longest?"]
+    assert stored["retriever_resource"] == {"enabled": True}
+
+    # The preview chat: the opener and question show, the answer streams while the LLM node runs.
+    page.get_by_test_id("open-run").click()
+    preview = page.get_by_test_id("chat-preview")
+    expect(preview.get_by_test_id("opening-statement")).to_contain_text("Ask me about rivers.")
+    expect(preview.get_by_test_id("suggested")).to_contain_text("Which river is longest?")
+    fake.chunk_delay = 0.25
+    try:
+        preview.get_by_test_id("chat-input").fill("tell me about long rivers")
+        preview.get_by_test_id("chat-send").click()
+        streaming = preview.get_by_test_id("answer-streaming")
+        expect(streaming).to_contain_text("Echo", timeout=10_000)
+        partial = streaming.inner_text()
+        expect(node(page, "llm").get_by_test_id("node-status")).to_have_attribute("data-status", "running")
+        shot(page, "08-chat-streaming")
+        expect(preview.get_by_test_id("answer")).to_contain_text("Echo: tell me about long rivers", timeout=15_000)
+    finally:
+        fake.chunk_delay = 0.0
+    assert len(partial) < len("Echo: tell me about long rivers"), partial
+    expect(node(page, "llm").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded")
+    expect(node(page, "answer").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded")
+    shot(page, "09-chat-answered")
+
+    # Insert a node on the LLM → Answer edge with its "+" button.
+    page.get_by_test_id("open-run").click()
+    expect(page.get_by_test_id("side-run")).to_have_count(0)
+    page.locator('[data-testid="rf__edge-e2"]').click()
+    page.get_by_test_id("edge-insert").click()
+    page.get_by_test_id("edge-insert-template-transform").click()
+    expect(page.get_by_test_id("node-panel")).to_have_attribute("data-kind", "template-transform")
+    close_panel(page)
+    expect(page.locator(".react-flow__node")).to_have_count(4)
+    expect(page.locator(".react-flow__edge")).to_have_count(3)
+
+    # Drop a palette node onto the Start → LLM edge: it lands between them.
+    first = page.locator('[data-testid="rf__edge-e1"]')
+    x, y = center(first)
+    flow = page.locator(".wf-flow").bounding_box()
+    assert flow
+    page.get_by_test_id("palette-variable-aggregator").drag_to(
+        page.locator(".react-flow__pane"), target_position={"x": x - flow["x"], "y": y - flow["y"]}
+    )
+    expect(page.get_by_test_id("node-panel")).to_have_attribute("data-kind", "variable-aggregator")
+    close_panel(page)
+    expect(page.locator(".react-flow__node")).to_have_count(5)
+    expect(page.get_by_test_id("save-state")).to_have_attribute("data-state", "saved", timeout=15_000)
+    shot(page, "10-inserted-on-edges")
+    stored_graph = console.get(f"/apps/{app['id']}/workflows/draft").json()["graph"]
+    kind_of = {n["id"]: n["data"]["type"] for n in stored_graph["nodes"]}
+    chain = sorted(f"{kind_of[e['source']]}->{kind_of[e['target']]}" for e in stored_graph["edges"])
+    assert chain == sorted(
+        [
+            "start->variable-aggregator",
+            "variable-aggregator->llm",
+            "llm->template-transform",
+            "template-transform->answer",
+        ]
+    ), chain
+
+    # The earlier run opens over the three-node graph it ran with; back to the five-node draft.
+    page.get_by_test_id("open-run").click()
+    page.get_by_test_id("tab-history").click()
+    page.get_by_test_id("history-item").first.click()
+    expect(page.get_by_test_id("past-run-banner")).to_be_visible()
+    expect(page.locator(".react-flow__node")).to_have_count(3)
+    expect(node(page, "answer").get_by_test_id("node-status")).to_have_attribute("data-status", "succeeded")
+    shot(page, "11-past-run-graph")
+    page.get_by_test_id("past-run-close").click()
+    expect(page.get_by_test_id("past-run-banner")).to_have_count(0)
+    expect(page.locator(".react-flow__node")).to_have_count(5)
     page.close()
 
 

@@ -1,6 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { BrowserRouter, Link, Navigate, Route, Routes, useNavigate } from "react-router";
-import { lazy, Suspense, useEffect } from "react";
+import { lazy, Suspense, useEffect, type ReactNode } from "react";
+import { Loading } from "./components/ui";
 import { setSignedOutHandler } from "./api/client";
 import { Layout } from "./components/Layout";
 import { AccountPage } from "./pages/Account";
@@ -16,6 +17,15 @@ import { WebChatPage, WebCompletionPage } from "./pages/WebApp";
 
 // The canvas (React Flow and the node panels) loads on demand, keeping the main bundle small.
 const CanvasPage = lazy(() => import("./canvas/CanvasPage"));
+// So do the logs, annotations and monitoring pages (uPlot), and the workflow runner.
+const LogsPage = lazy(() => import("./pages/ops/Logs"));
+const AnnotationsPage = lazy(() => import("./pages/ops/Annotations"));
+const MonitoringPage = lazy(() => import("./pages/ops/Monitoring"));
+const WebWorkflowPage = lazy(() => import("./pages/WebWorkflow"));
+
+function Lazy({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<Loading />}>{children}</Suspense>;
+}
 
 function SignedOutRedirect() {
   const navigate = useNavigate();
@@ -47,6 +57,14 @@ export function App() {
         <Route path="/chat/:code" element={<WebChatPage />} />
         <Route path="/completion/:code" element={<WebCompletionPage />} />
         <Route
+          path="/workflow/:code"
+          element={
+            <Lazy>
+              <WebWorkflowPage />
+            </Lazy>
+          }
+        />
+        <Route
           path="/apps/:appId/workflow"
           element={
             <SetupGate>
@@ -69,6 +87,30 @@ export function App() {
             <Route index element={<AppEditor />} />
             <Route path="overview" element={<AppOverview />} />
             <Route path="api" element={<ApiAccess />} />
+            <Route
+              path="logs"
+              element={
+                <Lazy>
+                  <LogsPage />
+                </Lazy>
+              }
+            />
+            <Route
+              path="annotations"
+              element={
+                <Lazy>
+                  <AnnotationsPage />
+                </Lazy>
+              }
+            />
+            <Route
+              path="monitoring"
+              element={
+                <Lazy>
+                  <MonitoringPage />
+                </Lazy>
+              }
+            />
           </Route>
           <Route path="/datasets" element={<DatasetsPage />} />
           <Route path="/datasets/:datasetId" element={<DatasetPage />} />

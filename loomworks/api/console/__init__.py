@@ -18,6 +18,7 @@ from loomworks.api.console import (
     setup,
     tools,
     tracing,
+    ui_support,
     workflow_runs,
     workflows,
     workspaces,
@@ -42,6 +43,7 @@ for module in (
     tools,
     api_keys,
     files,
+    ui_support,
     datasets,
 ):
     router.include_router(module.router)

@@ -1,29 +1,48 @@
-"""Knowledge in the console (Dify's console paths): datasets, documents from uploads, segments, actions."""
+"""Knowledge in the console (Dify's console paths): datasets, documents from uploads, segments, child
+chunks, metadata, tags (`/tags`, `/tag-bindings/…`) and actions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from loomworks.api.console import external_knowledge
 from loomworks.api.deps import CurrentCaller, State
 from loomworks.api.knowledge_views import (
+    child_public,
     dataset_public,
     document_public,
     indexing_status_public,
     segment_public,
 )
-from loomworks.api.service.datasets import HitTestingBody, forget_document, run_hit_testing
+from loomworks.api.service.datasets import (
+    ChildChunkBody,
+    DocumentsMetadata,
+    HitTestingBody,
+    MetadataCreate,
+    MetadataRename,
+    children_page,
+    dataset_tag_ids,
+    datasets_public,
+    document_detail,
+    documents_public,
+    forget_document,
+    run_hit_testing,
+    sync_later,
+    upload_file_public,
+)
+from loomworks.core.clock import to_timestamp
 from loomworks.core.errors import InvalidParamError, NotFoundError
-from loomworks.services.knowledge import datasets, documents, indexing, segments
+from loomworks.services.knowledge import datasets, documents, indexing, metadata, segments, tags
 from loomworks.store.tables import UploadFile
 
-router = APIRouter(prefix="/datasets", tags=["console: knowledge"])
+router = APIRouter(tags=["console: knowledge"])  # `/tags` and `/tag-bindings`; `kb` below holds `/datasets/…`
+kb = APIRouter(prefix="/datasets", tags=["console: knowledge"])
 # Before the `/{dataset_id}` routes below: `/datasets/external-knowledge-api` is not a dataset id.
-router.include_router(external_knowledge.router)
+kb.include_router(external_knowledge.router)
 
 
 class DatasetCreate(BaseModel):
@@ -57,15 +76,28 @@ def _jobs(state: Any) -> Any:
     return state.extras["jobs"]
 
 
-@router.get("")
+@kb.get("")
 def list_datasets(
-    caller: CurrentCaller, state: State, page: int = Query(1), limit: int = Query(20), keyword: str | None = None
+    request: Request,
+    caller: CurrentCaller,
+    state: State,
+    page: int = Query(1),
+    limit: int = Query(20),
+    keyword: str | None = None,
+    include_all: bool = False,
 ) -> dict[str, Any]:
     with state.db.session() as session:
-        result = datasets.list_page(session, caller=caller, page=page, limit=limit, keyword=keyword)
-        stats = datasets.stats(session, dataset_ids=[d.id for d in result.items])
+        result = datasets.list_page(
+            session,
+            caller=caller,
+            page=page,
+            limit=limit,
+            keyword=keyword,
+            tag_ids=dataset_tag_ids(request),
+            include_all=include_all,
+        )
         return {
-            "data": [dataset_public(d, stats[d.id]) for d in result.items],
+            "data": datasets_public(session, result.items),
             "has_more": result.has_more,
             "limit": result.limit,
             "total": result.total,
@@ -73,26 +105,54 @@ def list_datasets(
         }
 
 
-@router.post("", status_code=201)
+@kb.post("", status_code=201)
 def create_dataset(body: DatasetCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         return dataset_public(datasets.create(session, caller=caller, **body.model_dump()))
 
 
-@router.get("/{dataset_id}")
+@kb.get("/{dataset_id}")
 def get_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
+        return datasets_public(session, [datasets.get(session, caller=caller, dataset_id=dataset_id)])[0]
+
+
+@kb.get("/{dataset_id}/use-check")
+def use_check(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, bool]:
+    """Whether apps use the dataset (deleting it is refused with 409 `dataset_in_use` while they do)."""
+    with state.db.session() as session:
         dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
-        return dataset_public(dataset, datasets.stats(session, dataset_ids=[dataset.id])[dataset.id])
+        using = datasets.using_apps(session, tenant_id=dataset.tenant_id, dataset_ids=[dataset.id])[dataset.id]
+        return {"is_using": bool(using)}
 
 
-@router.patch("/{dataset_id}")
+@kb.get("/{dataset_id}/related-apps")
+def related_apps(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
+        using = datasets.using_apps(session, tenant_id=dataset.tenant_id, dataset_ids=[dataset.id])[dataset.id]
+        data = [
+            {
+                "id": a.id,
+                "name": a.name,
+                "mode": a.mode,
+                "icon_type": a.icon_type,
+                "icon": a.icon,
+                "icon_background": a.icon_background,
+                "created_at": to_timestamp(a.created_at),
+            }
+            for a in using
+        ]
+        return {"data": data, "total": len(data)}
+
+
+@kb.patch("/{dataset_id}")
 def update_dataset(dataset_id: str, body: dict[str, Any], caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         return dataset_public(datasets.update(session, caller=caller, dataset_id=dataset_id, changes=body))
 
 
-@router.delete("/{dataset_id}", status_code=204)
+@kb.delete("/{dataset_id}", status_code=204)
 def delete_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> Response:
     with state.db.session() as session:
         datasets.remove(session, caller=caller, dataset_id=dataset_id)
@@ -109,7 +169,7 @@ def _file_ids(data_source: dict[str, Any]) -> list[str]:
     return [str(i) for i in ids]
 
 
-@router.post("/{dataset_id}/documents")
+@kb.post("/{dataset_id}/documents")
 def create_documents(dataset_id: str, body: DocumentsCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
     """Create one document per uploaded file (one batch) and queue their indexing."""
     ids = _file_ids(body.data_source)
@@ -159,7 +219,7 @@ def create_documents(dataset_id: str, body: DocumentsCreate, caller: CurrentCall
     return result
 
 
-@router.get("/{dataset_id}/documents")
+@kb.get("/{dataset_id}/documents")
 def list_documents(
     dataset_id: str,
     caller: CurrentCaller,
@@ -167,21 +227,21 @@ def list_documents(
     page: int = Query(1),
     limit: int = Query(20),
     keyword: str | None = None,
+    status: str | None = None,
 ) -> dict[str, Any]:
     with state.db.session() as session:
         rows, total = documents.list_page(
-            session, caller=caller, dataset_id=dataset_id, page=page, limit=limit, keyword=keyword
+            session, caller=caller, dataset_id=dataset_id, page=page, limit=limit, keyword=keyword, status=status
         )
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
         counts = documents.completed_segments(session, [d.id for d in rows])
-        data = []
-        for d in rows:
-            body = document_public(d)
-            body["completed_segments"], body["total_segments"] = counts[d.id]
-            data.append(body)
+        data = documents_public(session, dataset, rows)
+        for body in data:
+            body["completed_segments"], body["total_segments"] = counts[body["id"]]
         return {"data": data, "has_more": page * limit < total, "limit": limit, "total": total, "page": page}
 
 
-@router.get("/{dataset_id}/batch/{batch}/indexing-status")
+@kb.get("/{dataset_id}/batch/{batch}/indexing-status")
 def batch_status(dataset_id: str, batch: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         rows = documents.by_batch(session, caller=caller, dataset_id=dataset_id, batch=batch)
@@ -189,20 +249,35 @@ def batch_status(dataset_id: str, batch: str, caller: CurrentCaller, state: Stat
         return {"data": [indexing_status_public(d, *counts[d.id]) for d in rows]}
 
 
-@router.get("/{dataset_id}/documents/{document_id}")
-def get_document(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+@kb.get("/{dataset_id}/documents/{document_id}")
+def get_document(
+    dataset_id: str,
+    document_id: str,
+    caller: CurrentCaller,
+    state: State,
+    shown: str = Query("all", alias="metadata"),
+) -> dict[str, Any]:
     with state.db.session() as session:
-        return document_public(documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id))
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
+        return document_detail(session, dataset, document, shown)
 
 
-@router.get("/{dataset_id}/documents/{document_id}/indexing-status")
+@kb.get("/{dataset_id}/documents/{document_id}/upload-file")
+def get_upload_file(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        row = documents.upload_file(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
+        return upload_file_public(state.auth.secret_key, row)
+
+
+@kb.get("/{dataset_id}/documents/{document_id}/indexing-status")
 def document_status(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
         return indexing_status_public(document, *documents.completed_segments(session, [document.id])[document.id])
 
 
-@router.delete("/{dataset_id}/documents/{document_id}", status_code=204)
+@kb.delete("/{dataset_id}/documents/{document_id}", status_code=204)
 def delete_document(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> Response:
     with state.db.session() as session:
         document = documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
@@ -210,7 +285,7 @@ def delete_document(dataset_id: str, document_id: str, caller: CurrentCaller, st
     return Response(status_code=204)
 
 
-@router.patch("/{dataset_id}/documents/status/{action}/batch")
+@kb.patch("/{dataset_id}/documents/status/{action}/batch")
 def documents_action(
     dataset_id: str,
     action: str,
@@ -226,7 +301,7 @@ def documents_action(
     return {"result": "success"}
 
 
-@router.patch("/{dataset_id}/documents/{document_id}/processing/{action}")
+@kb.patch("/{dataset_id}/documents/{document_id}/processing/{action}")
 def processing(dataset_id: str, document_id: str, action: str, caller: CurrentCaller, state: State) -> dict[str, str]:
     with state.db.session() as session:
         if action == "pause":
@@ -240,7 +315,7 @@ def processing(dataset_id: str, document_id: str, action: str, caller: CurrentCa
     return {"result": "success"}
 
 
-@router.get("/{dataset_id}/documents/{document_id}/segments")
+@kb.get("/{dataset_id}/documents/{document_id}/segments")
 def list_segments(
     dataset_id: str,
     document_id: str,
@@ -273,7 +348,7 @@ def list_segments(
         }
 
 
-@router.post("/{dataset_id}/documents/{document_id}/segment")
+@kb.post("/{dataset_id}/documents/{document_id}/segment")
 def add_segment(
     dataset_id: str, document_id: str, body: SegmentBody, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
@@ -287,7 +362,7 @@ def add_segment(
     return result
 
 
-@router.patch("/{dataset_id}/documents/{document_id}/segments/{segment_id}")
+@kb.patch("/{dataset_id}/documents/{document_id}/segments/{segment_id}")
 def edit_segment(
     dataset_id: str, document_id: str, segment_id: str, body: SegmentBody, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
@@ -307,7 +382,7 @@ def edit_segment(
     return result
 
 
-@router.patch("/{dataset_id}/documents/{document_id}/segment/{action}")
+@kb.patch("/{dataset_id}/documents/{document_id}/segment/{action}")
 def segment_action(
     dataset_id: str,
     document_id: str,
@@ -333,7 +408,7 @@ def segment_action(
     return {"result": "success"}
 
 
-@router.delete("/{dataset_id}/documents/{document_id}/segments", status_code=204)
+@kb.delete("/{dataset_id}/documents/{document_id}/segments", status_code=204)
 def delete_segments(
     dataset_id: str,
     document_id: str,
@@ -353,7 +428,7 @@ class RetryBody(BaseModel):
     document_ids: list[str]
 
 
-@router.post("/{dataset_id}/retry", status_code=204)
+@kb.post("/{dataset_id}/retry", status_code=204)
 def retry_documents(dataset_id: str, body: RetryBody, caller: CurrentCaller, state: State) -> Response:
     """Index failed (or paused) documents again from the start."""
     with state.db.session() as session:
@@ -364,7 +439,249 @@ def retry_documents(dataset_id: str, body: RetryBody, caller: CurrentCaller, sta
     return Response(status_code=204)
 
 
-@router.post("/{dataset_id}/hit-testing")
+@kb.post("/{dataset_id}/hit-testing")
 async def hit_testing(dataset_id: str, body: HitTestingBody, caller: CurrentCaller, state: State) -> dict[str, Any]:
     """Hit-testing from the console: the same answer as the Service API's `/retrieve`."""
     return await run_hit_testing(state, caller, dataset_id, body, api=False)
+
+
+# -- child chunks -----------------------------------------------------------------------------------
+
+_CHILDREN = "/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks"
+
+
+class ChildChunksBatch(BaseModel):
+    chunks: Any = None
+
+
+@kb.get(_CHILDREN)
+def list_child_chunks(
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    caller: CurrentCaller,
+    state: State,
+    keyword: str | None = None,
+    page: int = Query(1),
+    limit: int = Query(20),
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows, total = segments.list_children(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            keyword=keyword,
+            page=page,
+            limit=limit,
+        )
+        return children_page(rows, total, page, limit)
+
+
+@kb.post(_CHILDREN)
+def create_child_chunk(
+    dataset_id: str, document_id: str, segment_id: str, body: ChildChunkBody, caller: CurrentCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        chunk = segments.add_child(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            content=body.content,
+        )
+        sync_later(state, session, chunk.document_id)
+        result = {"data": child_public(chunk)}
+    _jobs(state).wake()
+    return result
+
+
+@kb.patch(_CHILDREN)
+def replace_child_chunks(
+    dataset_id: str, document_id: str, segment_id: str, body: ChildChunksBatch, caller: CurrentCaller, state: State
+) -> dict[str, Any]:
+    """The console's batch edit of a segment's child chunks (`{chunks: [{id?, content}]}`)."""
+    with state.db.session() as session:
+        kept = segments.replace_children(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            chunks=body.chunks,
+        )
+        sync_later(state, session, document_id)
+        result = {"data": [child_public(c) for c in kept]}
+    _jobs(state).wake()
+    return result
+
+
+@kb.patch(_CHILDREN + "/{child_chunk_id}")
+def update_child_chunk(
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    child_chunk_id: str,
+    body: ChildChunkBody,
+    caller: CurrentCaller,
+    state: State,
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        chunk = segments.update_child(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            child_chunk_id=child_chunk_id,
+            content=body.content,
+        )
+        sync_later(state, session, chunk.document_id)
+        result = {"data": child_public(chunk)}
+    _jobs(state).wake()
+    return result
+
+
+@kb.delete(_CHILDREN + "/{child_chunk_id}", status_code=204)
+def delete_child_chunk(
+    dataset_id: str, document_id: str, segment_id: str, child_chunk_id: str, caller: CurrentCaller, state: State
+) -> Response:
+    with state.db.session() as session:
+        chunk = segments.remove_child(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            child_chunk_id=child_chunk_id,
+        )
+        sync_later(state, session, chunk.document_id)
+    _jobs(state).wake()
+    return Response(status_code=204)
+
+
+# -- metadata ---------------------------------------------------------------------------------------
+
+
+@kb.get("/metadata/built-in")
+@kb.get("/{dataset_id}/metadata/built-in", include_in_schema=False)
+def built_in_metadata() -> dict[str, Any]:
+    return {"fields": metadata.built_in_fields()}
+
+
+@kb.post("/{dataset_id}/metadata", status_code=201)
+def create_metadata(dataset_id: str, body: MetadataCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        field = metadata.create(session, caller=caller, dataset_id=dataset_id, kind=body.type, name=body.name)
+        return metadata.field_public(field)
+
+
+@kb.get("/{dataset_id}/metadata")
+def list_metadata(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return metadata.list_fields(session, caller=caller, dataset_id=dataset_id)
+
+
+@kb.post("/{dataset_id}/metadata/built-in/{action}")
+def toggle_built_in_metadata(dataset_id: str, action: str, caller: CurrentCaller, state: State) -> dict[str, str]:
+    with state.db.session() as session:
+        metadata.set_built_in(session, caller=caller, dataset_id=dataset_id, action=action)
+    return {"result": "success"}
+
+
+@kb.patch("/{dataset_id}/metadata/{metadata_id}")
+def rename_metadata(
+    dataset_id: str, metadata_id: str, body: MetadataRename, caller: CurrentCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        field = metadata.rename(session, caller=caller, dataset_id=dataset_id, metadata_id=metadata_id, name=body.name)
+        return metadata.field_public(field)
+
+
+@kb.delete("/{dataset_id}/metadata/{metadata_id}", status_code=204)
+def delete_metadata(dataset_id: str, metadata_id: str, caller: CurrentCaller, state: State) -> Response:
+    with state.db.session() as session:
+        metadata.remove(session, caller=caller, dataset_id=dataset_id, metadata_id=metadata_id)
+    return Response(status_code=204)
+
+
+@kb.post("/{dataset_id}/documents/metadata")
+def set_documents_metadata(
+    dataset_id: str, body: DocumentsMetadata, caller: CurrentCaller, state: State
+) -> dict[str, str]:
+    with state.db.session() as session:
+        metadata.update_documents(session, caller=caller, dataset_id=dataset_id, operation_data=body.operation_data)
+    return {"result": "success"}
+
+
+@kb.get("/{dataset_id}/tags")
+def get_dataset_tags(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
+        return tags.dataset_tags(session, dataset=dataset)
+
+
+router.include_router(kb)
+
+
+# -- tags (Dify's console paths: `/tags`, `/tag-bindings/create|remove`) ----------------------------
+
+
+class TagBody(BaseModel):
+    name: Any = None
+    type: Any = None
+
+
+class TagBindingBody(BaseModel):
+    tag_ids: Any = None
+    target_id: Any = None
+    type: Any = None
+
+
+class TagUnbindingBody(BaseModel):
+    tag_id: Any = None
+    target_id: Any = None
+    type: Any = None
+
+
+@router.get("/tags")
+def list_tags(
+    caller: CurrentCaller, state: State, type: str = "knowledge", keyword: str | None = None
+) -> list[dict[str, Any]]:
+    with state.db.session() as session:
+        return tags.list_tags(session, caller=caller, kind=type, keyword=keyword)
+
+
+@router.post("/tags")
+def create_tag(body: TagBody, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return tags.tag_public(tags.create(session, caller=caller, name=body.name, kind=body.type))
+
+
+@router.patch("/tags/{tag_id}")
+def update_tag(tag_id: str, body: TagBody, caller: CurrentCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return tags.rename(session, caller=caller, tag_id=tag_id, name=body.name)
+
+
+@router.delete("/tags/{tag_id}", status_code=204)
+def delete_tag(tag_id: str, caller: CurrentCaller, state: State) -> Response:
+    with state.db.session() as session:
+        tags.remove(session, caller=caller, tag_id=tag_id)
+    return Response(status_code=204)
+
+
+@router.post("/tag-bindings/create")
+def bind_tags(body: TagBindingBody, caller: CurrentCaller, state: State) -> dict[str, str]:
+    with state.db.session() as session:
+        tags.bind(session, caller=caller, tag_ids=body.tag_ids, target_id=body.target_id)
+    return {"result": "success"}
+
+
+@router.post("/tag-bindings/remove")
+def unbind_tag(body: TagUnbindingBody, caller: CurrentCaller, state: State) -> dict[str, str]:
+    with state.db.session() as session:
+        tags.unbind(session, caller=caller, tag_id=body.tag_id, target_id=body.target_id)
+    return {"result": "success"}

@@ -84,15 +84,16 @@ async def run_chatflow(state: Any, request: ChatflowRequest, streaming: bool) ->
 async def _run(
     service: ChatService, turn_request: TurnRequest, streaming: bool, expect_chat: bool, state: Any = None
 ) -> Any:
-    turn = await service.prepare(turn_request, expect_chat=expect_chat)
-    if streaming and state is not None and state.settings.run_in_worker:
-        # A background run: the turn goes on without this connection; its events come from the bus.
-        runs = events.background_runs(state)
-        await runs.submit(turn, expect_chat=expect_chat)
-        return events.numbered_sse(runs.follow(turn.task_id, message_id=turn.message_id), task_id=turn.task_id)
-    if streaming:
-        return sse_response(service.stream(turn))
-    return await service.blocking(turn)
+    with service.admission(streaming=streaming):  # beyond capacity: a 429 now, never a queue
+        turn = await service.prepare(turn_request, expect_chat=expect_chat)
+        if streaming and state is not None and state.settings.run_in_worker:
+            # A background run: the turn goes on without this connection; its events come from the bus.
+            runs = events.background_runs(state)
+            await runs.submit(turn, expect_chat=expect_chat)
+            return events.numbered_sse(runs.follow(turn.task_id, message_id=turn.message_id), task_id=turn.task_id)
+        if streaming:
+            return sse_response(service.stream(turn))
+        return await service.blocking(turn)
 
 
 @router.post("/chat-messages")

@@ -12,16 +12,19 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from loomworks.api.deps import DatasetCaller, State
 from loomworks.api.knowledge_views import (
+    child_public,
     dataset_public,
     document_public,
     indexing_status_public,
     segment_public,
 )
 from loomworks.api.responses import JsonResponse
+from loomworks.core.clock import to_timestamp
 from loomworks.core.errors import InvalidParamError, NoFileUploadedError, TooManyFilesError
-from loomworks.services import files
+from loomworks.services import files, message_files
 from loomworks.services.caller import Caller
-from loomworks.services.knowledge import datasets, documents, external, indexing, retrieval, segments
+from loomworks.services.knowledge import datasets, documents, external, indexing, metadata, retrieval, segments, tags
+from loomworks.store.tables import Dataset, Document, UploadFile
 
 router = APIRouter(prefix="/datasets", tags=["service: knowledge"])
 
@@ -62,6 +65,46 @@ class SegmentUpdate(BaseModel):
 
 class StatusBody(BaseModel):
     document_ids: list[str]
+
+
+class ChildChunkBody(BaseModel):
+    content: Any = None
+
+
+class MetadataCreate(BaseModel):
+    type: Any = None
+    name: Any = None
+
+
+class MetadataRename(BaseModel):
+    name: Any = None
+
+
+class DocumentsMetadata(BaseModel):
+    operation_data: Any = None
+
+
+class TagCreate(BaseModel):
+    name: Any = None
+
+
+class TagUpdate(BaseModel):
+    name: Any = None
+    tag_id: Any = None
+
+
+class TagDelete(BaseModel):
+    tag_id: Any = None
+
+
+class TagBindingBody(BaseModel):
+    tag_ids: Any = None
+    target_id: Any = None
+
+
+class TagUnbindingBody(BaseModel):
+    tag_id: Any = None
+    target_id: Any = None
 
 
 class HitTestingBody(BaseModel):
@@ -173,9 +216,133 @@ def _enqueue_index(state: Any, session: Any, document_id: str) -> None:
     state.extras["jobs"].enqueue_in(session, documents.INDEX_JOB, {"document_id": document_id}, dedupe_key=document_id)
 
 
-def _with_stats(session: Any, items: list[Any]) -> list[dict[str, Any]]:
-    stats = datasets.stats(session, dataset_ids=[d.id for d in items])
-    return [dataset_public(d, stats[d.id]) for d in items]
+def datasets_public(session: Any, items: list[Dataset]) -> list[dict[str, Any]]:
+    """Datasets as Dify lists them, with their counts, tags, metadata fields and the apps using them."""
+    ids = [d.id for d in items]
+    stats = datasets.stats(session, dataset_ids=ids)
+    bound = tags.tags_of(session, ids)
+    fields = metadata.dataset_fields(session, ids)
+    using = datasets.using_apps(session, tenant_id=items[0].tenant_id, dataset_ids=ids) if items else {}
+    out = []
+    for d in items:
+        body = dataset_public(d, stats[d.id])
+        body.update(tags=bound[d.id], doc_metadata=fields[d.id], app_count=len(using[d.id]))
+        out.append(body)
+    return out
+
+
+def dataset_tag_ids(request: Request) -> list[str]:
+    """`tag_ids` of a dataset list: repeated (`tag_ids=a&tag_ids=b`), as `tag_ids[]`, or comma-separated."""
+    raw = [*request.query_params.getlist("tag_ids"), *request.query_params.getlist("tag_ids[]")]
+    return [t.strip() for value in raw for t in value.split(",") if t.strip()]
+
+
+def documents_public(session: Any, dataset: Dataset, rows: list[Document]) -> list[dict[str, Any]]:
+    """Documents with `doc_metadata` as Dify 1.x shows it: `[{id, name, type, value}]`."""
+    details = metadata.documents_details(session, dataset, rows)
+    return [{**document_public(d), "doc_metadata": details[d.id]} for d in rows]
+
+
+def document_detail(session: Any, dataset: Dataset, document: Document, shown: str) -> dict[str, Any]:
+    """`GET …/documents/:id?metadata=all|only|without` (Dify 1.x)."""
+    if shown not in ("all", "only", "without"):
+        raise metadata.InvalidMetadataError(f"Invalid metadata value: {shown}")
+    details = metadata.document_details(session, dataset, document)
+    if shown == "only":
+        return {"id": document.id, "doc_type": None, "doc_metadata": details}
+    count, words = documents.segment_stats(session, [document.id])[document.id]
+    body = document_public(document)
+    body.update(
+        dataset_process_rule=dataset.process_rule,
+        document_process_rule=document.process_rule,
+        completed_at=to_timestamp(document.completed_at),
+        updated_at=to_timestamp(document.updated_at),
+        indexing_latency=document.indexing_latency,
+        segment_count=count,
+        average_segment_length=words // count if count else 0,
+        doc_type=None,
+        doc_metadata=details,
+    )
+    if shown == "without":
+        del body["doc_type"], body["doc_metadata"]
+    return body
+
+
+def upload_file_public(secret: str, row: UploadFile) -> dict[str, Any]:
+    """A document's original file, with a signed, short-lived preview link (and its download form)."""
+    url = f"/files/{row.id}/file-preview?{message_files.sign(secret, row.id)}"
+    return {
+        "id": row.id,
+        "name": row.name,
+        "size": row.size,
+        "extension": row.extension,
+        "url": url,
+        "download_url": f"{url}&as_attachment=true",
+        "mime_type": row.mime_type,
+        "created_by": row.created_by,
+        "created_at": to_timestamp(row.created_at),
+    }
+
+
+def children_page(rows: list[Any], total: int, page: int, limit: int) -> dict[str, Any]:
+    return {
+        "data": [child_public(c) for c in rows],
+        "total": total,
+        "total_pages": (total + limit - 1) // limit,
+        "page": page,
+        "limit": limit,
+    }
+
+
+def sync_later(state: Any, session: Any, document_id: str) -> None:
+    """Queue the index sync of one document in the caller's transaction (wake the runner after commit)."""
+    state.extras["jobs"].enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
+
+
+# -- tags (before `/{dataset_id}`: `tags` is not a dataset id) --------------------------------------
+
+
+@router.get("/tags")
+def list_tags(caller: DatasetCaller, state: State) -> list[dict[str, Any]]:
+    with state.db.session() as session:
+        return tags.list_tags(session, caller=caller)
+
+
+@router.post("/tags")
+def create_tag(body: TagCreate, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return tags.tag_public(tags.create(session, caller=caller, name=body.name))
+
+
+@router.patch("/tags")
+def update_tag(body: TagUpdate, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    if not isinstance(body.tag_id, str) or not body.tag_id:
+        raise InvalidParamError("Tag ID is required.", params="tag_id")
+    with state.db.session() as session:
+        return tags.rename(session, caller=caller, tag_id=body.tag_id, name=body.name)
+
+
+@router.delete("/tags", status_code=204)
+def delete_tag(body: TagDelete, caller: DatasetCaller, state: State) -> Response:
+    if not isinstance(body.tag_id, str) or not body.tag_id:
+        raise InvalidParamError("Tag ID is required.", params="tag_id")
+    with state.db.session() as session:
+        tags.remove(session, caller=caller, tag_id=body.tag_id)
+    return Response(status_code=204)
+
+
+@router.post("/tags/binding", status_code=204)
+def bind_tags(body: TagBindingBody, caller: DatasetCaller, state: State) -> Response:
+    with state.db.session() as session:
+        tags.bind(session, caller=caller, tag_ids=body.tag_ids, target_id=body.target_id)
+    return Response(status_code=204)
+
+
+@router.post("/tags/unbinding", status_code=204)
+def unbind_tag(body: TagUnbindingBody, caller: DatasetCaller, state: State) -> Response:
+    with state.db.session() as session:
+        tags.unbind(session, caller=caller, tag_id=body.tag_id, target_id=body.target_id)
+    return Response(status_code=204)
 
 
 @router.post("")
@@ -198,12 +365,27 @@ def create_dataset(body: DatasetCreate, caller: DatasetCaller, state: State) -> 
 
 @router.get("")
 def list_datasets(
-    caller: DatasetCaller, state: State, page: int = Query(1), limit: int = Query(20), keyword: str | None = None
+    request: Request,
+    caller: DatasetCaller,
+    state: State,
+    page: int = Query(1),
+    limit: int = Query(20),
+    keyword: str | None = None,
+    include_all: bool = False,
 ) -> dict[str, Any]:
     with state.db.session() as session:
-        result = datasets.list_page(session, caller=caller, page=page, limit=limit, keyword=keyword, api=True)
+        result = datasets.list_page(
+            session,
+            caller=caller,
+            page=page,
+            limit=limit,
+            keyword=keyword,
+            tag_ids=dataset_tag_ids(request),
+            include_all=include_all,
+            api=True,
+        )
         return {
-            "data": _with_stats(session, result.items),
+            "data": datasets_public(session, result.items),
             "has_more": result.has_more,
             "limit": result.limit,
             "total": result.total,
@@ -214,14 +396,14 @@ def list_datasets(
 @router.get("/{dataset_id}")
 def get_dataset(dataset_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
-        return _with_stats(session, [datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)])[0]
+        return datasets_public(session, [datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)])[0]
 
 
 @router.patch("/{dataset_id}")
 def update_dataset(dataset_id: str, body: dict[str, Any], caller: DatasetCaller, state: State) -> dict[str, Any]:
     with state.db.session() as session:
         dataset = datasets.update(session, caller=caller, dataset_id=dataset_id, changes=body, api=True)
-        return _with_stats(session, [dataset])[0]
+        return datasets_public(session, [dataset])[0]
 
 
 @router.delete("/{dataset_id}", status_code=204)
@@ -339,7 +521,8 @@ def _replace_text(
             document.process_rule = documents.check_process_rule(body.process_rule)
         document.indexing_status, document.error, document.completed_at = "waiting", None, None
         _enqueue_index(state, session, document.id)
-        result = {"document": document_public(document), "batch": document.batch}
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)
+        result = {"document": documents_public(session, dataset, [document])[0], "batch": document.batch}
     state.extras["jobs"].wake()
     return result
 
@@ -390,8 +573,9 @@ def list_documents(
             status=status,
             api=True,
         )
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)
         return {
-            "data": [document_public(d) for d in rows],
+            "data": documents_public(session, dataset, rows),
             "has_more": page * limit < total,
             "limit": limit,
             "total": total,
@@ -400,11 +584,25 @@ def list_documents(
 
 
 @router.get("/{dataset_id}/documents/{document_id}")
-def get_document(dataset_id: str, document_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+def get_document(
+    dataset_id: str,
+    document_id: str,
+    caller: DatasetCaller,
+    state: State,
+    shown: str = Query("all", alias="metadata"),
+) -> dict[str, Any]:
     with state.db.session() as session:
-        return document_public(
-            documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
-        )
+        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)
+        return document_detail(session, dataset, document, shown)
+
+
+@router.get("/{dataset_id}/documents/{document_id}/upload-file")
+def get_upload_file(dataset_id: str, document_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    """The document's original file (Dify 1.x), with a signed preview link."""
+    with state.db.session() as session:
+        row = documents.upload_file(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=True)
+        return upload_file_public(state.auth.secret_key, row)
 
 
 @router.delete("/{dataset_id}/documents/{document_id}", status_code=204)
@@ -528,3 +726,166 @@ def delete_segment(dataset_id: str, document_id: str, segment_id: str, caller: D
 async def retrieve(dataset_id: str, body: HitTestingBody, caller: DatasetCaller, state: State) -> dict[str, Any]:
     """Hit-testing: the dataset's best segments for `query` (Dify's `/retrieve`)."""
     return await run_hit_testing(state, caller, dataset_id, body, api=True)
+
+
+# -- child chunks (parent-child documents) ----------------------------------------------------------
+
+_CHILDREN = "/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks"
+
+
+@router.get(_CHILDREN)
+def list_child_chunks(
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    caller: DatasetCaller,
+    state: State,
+    keyword: str | None = None,
+    page: int = Query(1),
+    limit: int = Query(20),
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        rows, total = segments.list_children(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            keyword=keyword,
+            page=page,
+            limit=limit,
+            api=True,
+        )
+        return children_page(rows, total, page, limit)
+
+
+@router.post(_CHILDREN)
+def create_child_chunk(
+    dataset_id: str, document_id: str, segment_id: str, body: ChildChunkBody, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        chunk = segments.add_child(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            content=body.content,
+            api=True,
+        )
+        sync_later(state, session, chunk.document_id)
+        result = {"data": child_public(chunk)}
+    state.extras["jobs"].wake()
+    return result
+
+
+@router.patch(_CHILDREN + "/{child_chunk_id}")
+def update_child_chunk(
+    dataset_id: str,
+    document_id: str,
+    segment_id: str,
+    child_chunk_id: str,
+    body: ChildChunkBody,
+    caller: DatasetCaller,
+    state: State,
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        chunk = segments.update_child(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            child_chunk_id=child_chunk_id,
+            content=body.content,
+            api=True,
+        )
+        sync_later(state, session, chunk.document_id)
+        result = {"data": child_public(chunk)}
+    state.extras["jobs"].wake()
+    return result
+
+
+@router.delete(_CHILDREN + "/{child_chunk_id}", status_code=204)
+def delete_child_chunk(
+    dataset_id: str, document_id: str, segment_id: str, child_chunk_id: str, caller: DatasetCaller, state: State
+) -> Response:
+    with state.db.session() as session:
+        chunk = segments.remove_child(
+            session,
+            caller=caller,
+            dataset_id=dataset_id,
+            document_id=document_id,
+            segment_id=segment_id,
+            child_chunk_id=child_chunk_id,
+            api=True,
+        )
+        sync_later(state, session, chunk.document_id)
+    state.extras["jobs"].wake()
+    return Response(status_code=204)
+
+
+# -- metadata (Dify 1.1+) ---------------------------------------------------------------------------
+
+
+@router.post("/{dataset_id}/metadata", status_code=201)
+def create_metadata(dataset_id: str, body: MetadataCreate, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        field = metadata.create(session, caller=caller, dataset_id=dataset_id, kind=body.type, name=body.name, api=True)
+        return metadata.field_public(field)
+
+
+@router.get("/{dataset_id}/metadata")
+def list_metadata(dataset_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        return metadata.list_fields(session, caller=caller, dataset_id=dataset_id, api=True)
+
+
+@router.get("/{dataset_id}/metadata/built-in")
+def built_in_metadata(dataset_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)
+    return {"fields": metadata.built_in_fields()}
+
+
+@router.post("/{dataset_id}/metadata/built-in/{action}")
+def toggle_built_in_metadata(dataset_id: str, action: str, caller: DatasetCaller, state: State) -> dict[str, str]:
+    with state.db.session() as session:
+        metadata.set_built_in(session, caller=caller, dataset_id=dataset_id, action=action, api=True)
+    return {"result": "success"}
+
+
+@router.patch("/{dataset_id}/metadata/{metadata_id}")
+def rename_metadata(
+    dataset_id: str, metadata_id: str, body: MetadataRename, caller: DatasetCaller, state: State
+) -> dict[str, Any]:
+    with state.db.session() as session:
+        field = metadata.rename(
+            session, caller=caller, dataset_id=dataset_id, metadata_id=metadata_id, name=body.name, api=True
+        )
+        return metadata.field_public(field)
+
+
+@router.delete("/{dataset_id}/metadata/{metadata_id}", status_code=204)
+def delete_metadata(dataset_id: str, metadata_id: str, caller: DatasetCaller, state: State) -> Response:
+    with state.db.session() as session:
+        metadata.remove(session, caller=caller, dataset_id=dataset_id, metadata_id=metadata_id, api=True)
+    return Response(status_code=204)
+
+
+@router.post("/{dataset_id}/documents/metadata")
+def set_documents_metadata(
+    dataset_id: str, body: DocumentsMetadata, caller: DatasetCaller, state: State
+) -> dict[str, str]:
+    with state.db.session() as session:
+        metadata.update_documents(
+            session, caller=caller, dataset_id=dataset_id, operation_data=body.operation_data, api=True
+        )
+    return {"result": "success"}
+
+
+@router.get("/{dataset_id}/tags")
+def get_dataset_tags(dataset_id: str, caller: DatasetCaller, state: State) -> dict[str, Any]:
+    with state.db.session() as session:
+        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id, api=True)
+        return tags.dataset_tags(session, dataset=dataset)

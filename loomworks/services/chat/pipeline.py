@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,7 @@ from loomworks.core.errors import (
     LoomworksError,
     NotChatAppError,
     NotCompletionAppError,
+    TooManyRequestsError,
     error_class,
 )
 from loomworks.core.ids import new_id
@@ -39,6 +41,7 @@ from loomworks.services.app_config import normalise_model_config
 from loomworks.services.chat import context as knowledge_context
 from loomworks.services.chat import followups, moderation, prompt
 from loomworks.services.chat import inputs as input_form
+from loomworks.services.chat._writes import RecordWriter
 from loomworks.services.chat.llm import ChatModel, ChatRequest, Usage
 from loomworks.services.chat.tasks import ConversationLocks, TaskRegistry
 from loomworks.services.conversations import Owner
@@ -154,6 +157,8 @@ class ChatService:
         tasks: TaskRegistry | None = None,
         locks: ConversationLocks | None = None,
         agents: AgentAnswerer | None = None,
+        max_blocking: int = 256,
+        max_streams: int = 10_000,
     ) -> None:
         self.db = db
         self.resolver = resolver
@@ -166,6 +171,11 @@ class ChatService:
         self.locks = locks or ConversationLocks()
         self.agents = agents  # answers agent-chat turns; without it they get a plain model answer
         self._background: set[asyncio.Task[None]] = set()
+        self.writer = RecordWriter(db)  # the records saved before `message_end`, batched across turns
+        # Beyond these, new turns get a 429 at once instead of queueing behind the others (DESIGN §7).
+        self.max_blocking, self.max_streams = max_blocking, max_streams
+        self._turns = 0  # turns in `stream` (blocking ones included)
+        self._blocking = 0
         # Saved configs never change (a save makes a new row) and end users are never renamed, so both
         # can be remembered; this keeps a turn to the queries that must see fresh data.
         self._configs: dict[str, dict[str, Any]] = {}
@@ -173,8 +183,43 @@ class ChatService:
 
     # -- preparation: every check that can fail happens here, before streaming starts ----------
 
+    @contextmanager
+    def admission(self, *, streaming: bool) -> Iterator[None]:
+        """Refuse a new turn (429, before any work) when this process runs as many as it may take.
+
+        A blocking turn holds its place for the block; a stream counts while `stream` runs.
+        """
+        busy = self._turns - self._blocking >= self.max_streams if streaming else self._blocking >= self.max_blocking
+        if busy:
+            raise TooManyRequestsError("Too many answers in progress on this server. Please try again shortly.")
+        if streaming:
+            yield
+            return
+        self._blocking += 1
+        try:
+            yield
+        finally:
+            self._blocking -= 1
+
     async def prepare(self, request: TurnRequest, *, expect_chat: bool) -> PreparedTurn:
+        if self._prepared_from_memory(request):
+            # Nothing to read: a thread hand-off would cost more than the whole preparation.
+            return self._prepare(request, expect_chat)
         return await run_in_threadpool(self._prepare, request, expect_chat)
+
+    def _prepared_from_memory(self, request: TurnRequest) -> bool:
+        """True when end user, saved config and bound model are all remembered (a new conversation)."""
+        if request.conversation_id or request.files or request.draft_config is not None:
+            return False
+        if request.account_id is None and self._end_user_key(request) not in self._end_users:
+            return False
+        config = self._configs.get(request.app.app_model_config_id or "")
+        cached = getattr(self.resolver, "cached", None)
+        if config is None or cached is None:
+            return False
+        settings = config.get("model") or {}
+        provider, model = str(settings.get("provider") or ""), str(settings.get("name") or "")
+        return cached(tenant_id=request.app.tenant_id, provider=provider, model=model) is not None
 
     def _prepare(self, request: TurnRequest, expect_chat: bool) -> PreparedTurn:
         app = request.app
@@ -233,15 +278,19 @@ class ChatService:
     def _owner(self, session: Session, request: TurnRequest) -> Owner:
         if request.account_id is not None:
             return Owner(account_id=request.account_id)
-        kind = "browser" if request.invoke_from == "web-app" else "service_api"
-        key = (request.app.id, request.user or end_users.DEFAULT_SESSION, kind)
+        key = self._end_user_key(request)
         known = self._end_users.get(key)
         if known is None:
-            known = end_users.get_or_create(session, app=request.app, user=request.user, kind=kind).id
+            known = end_users.get_or_create(session, app=request.app, user=request.user, kind=key[2]).id
             if len(self._end_users) > 100_000:
                 self._end_users.clear()
             self._end_users[key] = known
         return Owner(end_user_id=known)
+
+    @staticmethod
+    def _end_user_key(request: TurnRequest) -> tuple[str, str, str]:
+        kind = "browser" if request.invoke_from == "web-app" else "service_api"
+        return (request.app.id, request.user or end_users.DEFAULT_SESSION, kind)
 
     def _config(self, session: Session, app: App, draft: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
         if draft is not None:
@@ -335,11 +384,12 @@ class ChatService:
         running = self.tasks.start(task_id=turn.task_id, app_id=turn.request.app.id, owner_key=owner_key)
         outcome = Outcome()
         started = time.perf_counter()
+        self._turns += 1
         try:
             async for event in self._generate(turn, outcome, running.stop):
                 yield event
             outcome.latency = time.perf_counter() - started
-            await run_in_threadpool(self._save, turn, outcome)
+            await self.writer.write(lambda session: self._records(session, turn, outcome))
             self._trace(turn, outcome)
             if self.usage_sink is not None:
                 self.usage_sink(turn.model.provider, turn.model.model, outcome.usage)
@@ -351,13 +401,14 @@ class ChatService:
         except LoomworksError as exc:
             outcome.status, outcome.error = "error", exc.message
             outcome.latency = time.perf_counter() - started
-            await run_in_threadpool(self._save, turn, outcome)
+            await self.writer.write(lambda session: self._records(session, turn, outcome))
             self._trace(turn, outcome)
             error = self._base(turn, "error")
             error.pop("id", None)
             error.update({"status": exc.status, "code": exc.code, "message": exc.message})
             yield error
         finally:
+            self._turns -= 1
             self.tasks.finish(turn.task_id)
             if locked_id is not None:
                 self.locks.release(locked_id)
@@ -502,6 +553,7 @@ class ChatService:
         """Wait for background follow-ups (conversation names) to finish (shutdown and tests)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.writer.close)
 
     async def _name_new_conversation(self, turn: PreparedTurn) -> None:
         name = await followups.conversation_name(turn.model, turn.request.query or "")
@@ -562,114 +614,127 @@ class ChatService:
     # -- persistence --------------------------------------------------------------------------------
 
     def _save(self, turn: PreparedTurn, outcome: Outcome) -> None:
+        with self.db.session() as session:
+            self._records(session, turn, outcome)
+
+    def _records(self, session: Session, turn: PreparedTurn, outcome: Outcome) -> None:
+        """Add the turn's rows to `session` (conversation, message, files, usage)."""
         app = turn.request.app
         request = turn.request
         model_settings = turn.config.get("model") or {}
         from_source = "console" if turn.owner.account_id else "api"
-        with self.db.session() as session:
-            conversation_id: str | None = None
-            if turn.is_chat:
-                conversation = session.get(Conversation, turn.conversation_id)
-                if conversation is None:
-                    conversation = Conversation(
-                        id=turn.conversation_id,
-                        tenant_id=app.tenant_id,
-                        app_id=app.id,
-                        app_model_config_id=turn.config_id,
-                        mode=app.mode,
-                        name=_provisional_name(request.query),
-                        inputs=turn.inputs,
-                        introduction=turn.config.get("opening_statement") or "",
-                        invoke_from=request.invoke_from,
-                        from_source=from_source,
-                        from_end_user_id=turn.owner.end_user_id,
-                        from_account_id=turn.owner.account_id,
-                    )
-                    session.add(conversation)
-                    session.flush()
+        conversation_id: str | None = None
+        if turn.is_chat:
+            # A new conversation's id was just made (or announced by the API for a background run,
+            # which never saves it twice): no lookup needed.
+            conversation = session.get(Conversation, turn.conversation_id) if turn.conversation else None
+            if conversation is None:
+                # Plain INSERTs (here and below) cost a third of the ORM's unit of work per row.
+                session.execute(
+                    insert(Conversation),
+                    {
+                        "id": turn.conversation_id,
+                        "tenant_id": app.tenant_id,
+                        "app_id": app.id,
+                        "app_model_config_id": turn.config_id,
+                        "mode": app.mode,
+                        "name": _provisional_name(request.query),
+                        "inputs": turn.inputs,
+                        "introduction": turn.config.get("opening_statement") or "",
+                        "invoke_from": request.invoke_from,
+                        "from_source": from_source,
+                        "from_end_user_id": turn.owner.end_user_id,
+                        "from_account_id": turn.owner.account_id,
+                        "dialogue_count": 1,
+                        "updated_at": now(),
+                    },
+                )
+            else:
                 conversation.dialogue_count += 1
                 conversation.updated_at = now()
-                conversation_id = conversation.id
-            usage = outcome.usage
-            session.add(
-                Message(
-                    id=turn.message_id,
-                    tenant_id=app.tenant_id,
-                    app_id=app.id,
-                    conversation_id=conversation_id,
-                    app_model_config_id=turn.config_id,
-                    model_provider=turn.model.provider,
-                    model_id=turn.model.model,
-                    inputs=turn.inputs,
-                    query=request.query or "",
-                    message=outcome.prompt_messages,
-                    answer=outcome.answer,
-                    message_tokens=usage.prompt_tokens,
-                    message_unit_price=usage.prompt_unit_price,
-                    message_price_unit=usage.prompt_price_unit,
-                    answer_tokens=usage.completion_tokens,
-                    answer_unit_price=usage.completion_unit_price,
-                    answer_price_unit=usage.completion_price_unit,
-                    total_price=usage.total_price,
-                    currency=usage.currency,
-                    provider_response_latency=outcome.latency,
-                    status=outcome.status,
-                    error=outcome.error,
-                    message_metadata=self._metadata(outcome),
-                    agent_thoughts=outcome.agent_thoughts,
-                    invoke_from=request.invoke_from,
-                    from_source=from_source,
-                    from_end_user_id=turn.owner.end_user_id,
-                    from_account_id=turn.owner.account_id,
-                )
+            conversation_id = turn.conversation_id
+        usage = outcome.usage
+        session.execute(
+            insert(Message),
+            {
+                "id": turn.message_id,
+                "tenant_id": app.tenant_id,
+                "app_id": app.id,
+                "conversation_id": conversation_id,
+                "app_model_config_id": turn.config_id,
+                "model_provider": turn.model.provider,
+                "model_id": turn.model.model,
+                "inputs": turn.inputs,
+                "query": request.query or "",
+                "message": outcome.prompt_messages,
+                "answer": outcome.answer,
+                "message_tokens": usage.prompt_tokens,
+                "message_unit_price": usage.prompt_unit_price,
+                "message_price_unit": usage.prompt_price_unit,
+                "answer_tokens": usage.completion_tokens,
+                "answer_unit_price": usage.completion_unit_price,
+                "answer_price_unit": usage.completion_price_unit,
+                "total_price": usage.total_price,
+                "currency": usage.currency,
+                "provider_response_latency": outcome.latency,
+                "status": outcome.status,
+                "error": outcome.error,
+                "message_metadata": self._metadata(outcome),
+                "agent_thoughts": outcome.agent_thoughts,
+                "invoke_from": request.invoke_from,
+                "from_source": from_source,
+                "from_end_user_id": turn.owner.end_user_id,
+                "from_account_id": turn.owner.account_id,
+            },
+        )
+        if outcome.annotation is not None:
+            annotations.record_hit(
+                session,
+                app=app,
+                reply=outcome.annotation,
+                question=request.query or "",
+                message_id=turn.message_id,
+                source=request.invoke_from,
+                account_id=turn.owner.account_id,
+                end_user_id=turn.owner.end_user_id,
             )
-            if outcome.annotation is not None:
-                annotations.record_hit(
-                    session,
-                    app=app,
-                    reply=outcome.annotation,
-                    question=request.query or "",
+        session.add_all(outcome.answer_files)
+        for item in turn.files:
+            session.add(
+                MessageFile(
                     message_id=turn.message_id,
-                    source=request.invoke_from,
-                    account_id=turn.owner.account_id,
-                    end_user_id=turn.owner.end_user_id,
-                )
-            session.add_all(outcome.answer_files)
-            for item in turn.files:
-                session.add(
-                    MessageFile(
-                        message_id=turn.message_id,
-                        type=item.type,
-                        transfer_method=item.transfer_method,
-                        url=item.url,
-                        upload_file_id=item.upload_file_id,
-                        belongs_to="user",
-                        created_by_role="account" if turn.owner.account_id else "end_user",
-                        created_by=turn.owner.account_id or turn.owner.end_user_id or "",
-                    )
-                )
-            session.add(
-                ModelCall(
-                    tenant_id=app.tenant_id,
-                    app_id=app.id,
-                    source="app",
-                    source_id=turn.message_id,
-                    provider=turn.model.provider or str(model_settings.get("provider") or ""),
-                    model=turn.model.model,
-                    model_type="llm",
-                    prompt_tokens=usage.prompt_tokens,
-                    completion_tokens=usage.completion_tokens,
-                    total_tokens=usage.total_tokens,
-                    prompt_price=usage.prompt_price,
-                    completion_price=usage.completion_price,
-                    total_price=usage.total_price,
-                    currency=usage.currency,
-                    latency=usage.latency or outcome.latency,
-                    time_to_first_token=usage.time_to_first_token,
-                    status="failed" if outcome.status == "error" else "succeeded",
-                    error=outcome.error,
+                    type=item.type,
+                    transfer_method=item.transfer_method,
+                    url=item.url,
+                    upload_file_id=item.upload_file_id,
+                    belongs_to="user",
+                    created_by_role="account" if turn.owner.account_id else "end_user",
+                    created_by=turn.owner.account_id or turn.owner.end_user_id or "",
                 )
             )
+        session.execute(
+            insert(ModelCall),
+            {
+                "tenant_id": app.tenant_id,
+                "app_id": app.id,
+                "source": "app",
+                "source_id": turn.message_id,
+                "provider": turn.model.provider or str(model_settings.get("provider") or ""),
+                "model": turn.model.model,
+                "model_type": "llm",
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+                "prompt_price": usage.prompt_price,
+                "completion_price": usage.completion_price,
+                "total_price": usage.total_price,
+                "currency": usage.currency,
+                "latency": usage.latency or outcome.latency,
+                "time_to_first_token": usage.time_to_first_token,
+                "status": "failed" if outcome.status == "error" else "succeeded",
+                "error": outcome.error,
+            },
+        )
 
 
 def _provisional_name(query: str | None) -> str:

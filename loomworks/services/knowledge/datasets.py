@@ -1,22 +1,27 @@
-"""Datasets of a workspace (Dify's knowledge bases): create, list, read, update, delete."""
+"""Datasets of a workspace (Dify's knowledge bases): create, list, read, update, delete, which apps use them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loomworks.core.errors import ForbiddenError, InvalidParamError, NotFoundError, error_class
 from loomworks.services.caller import Caller
-from loomworks.store.tables import Dataset, Document, Segment
+from loomworks.store.tables import App, AppModelConfig, Dataset, Document, Segment, Tag, TagBinding, Workflow
 
 DatasetNameDuplicateError = error_class(
     "dataset_name_duplicate", 409, "The dataset name already exists. Please modify your dataset name."
 )
 DatasetApiDisabledError = error_class("forbidden", 403, "Dataset api access is not enabled.")
+DatasetInUseError = error_class(
+    "dataset_in_use",
+    409,
+    "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it.",
+)
 INDEXING_TECHNIQUES = ("high_quality", "economy")
 PERMISSIONS = ("only_me", "all_team_members", "partial_members")
 SEARCH_METHODS = ("semantic_search", "full_text_search", "hybrid_search", "keyword_search")
@@ -149,20 +154,39 @@ def get(session: Session, *, caller: Caller, dataset_id: str, api: bool = False)
 
 
 def list_page(
-    session: Session, *, caller: Caller, page: int, limit: int, keyword: str | None = None, api: bool = False
+    session: Session,
+    *,
+    caller: Caller,
+    page: int,
+    limit: int,
+    keyword: str | None = None,
+    tag_ids: list[str] | None = None,
+    include_all: bool = False,
+    api: bool = False,
 ) -> DatasetsPage:
+    """A page of the workspace's datasets the caller may see, newest first.
+
+    `tag_ids` keeps datasets bound to any of those tags (Dify's filter); `include_all` lets an owner or
+    admin see every dataset whatever its permission.
+    """
     if not 1 <= limit <= 100:
         raise InvalidParamError("limit must be between 1 and 100.", params="limit")
     if page < 1:
         raise InvalidParamError("page must be at least 1.", params="page")
-    rows = list(
-        session.scalars(
-            select(Dataset).where(Dataset.tenant_id == caller.tenant_id).order_by(Dataset.created_at.desc(), Dataset.id)
-        )
-    )
+    query = select(Dataset).where(Dataset.tenant_id == caller.tenant_id)
     if keyword:
-        rows = [d for d in rows if keyword.lower() in d.name.lower()]
-    rows = [d for d in rows if api or _visible(caller, d)]
+        escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Dataset.name.ilike(f"%{escaped}%", escape="\\"))
+    if tag_ids:
+        tagged = (
+            select(TagBinding.target_id)
+            .join(Tag, Tag.id == TagBinding.tag_id)
+            .where(Tag.tenant_id == caller.tenant_id, TagBinding.tag_id.in_(tag_ids))
+        )
+        query = query.where(Dataset.id.in_(tagged))
+    rows = list(session.scalars(query.order_by(Dataset.created_at.desc(), Dataset.id)))
+    see_all = api or (include_all and caller.is_admin_or_owner)
+    rows = [d for d in rows if see_all or _visible(caller, d)]
     return DatasetsPage(items=rows[(page - 1) * limit : page * limit], total=len(rows), page=page, limit=limit)
 
 
@@ -216,7 +240,67 @@ def remove(session: Session, *, caller: Caller, dataset_id: str, api: bool = Fal
     if not caller.can_edit_datasets:
         raise ForbiddenError()
     dataset = get(session, caller=caller, dataset_id=dataset_id, api=api)
+    if using_apps(session, tenant_id=dataset.tenant_id, dataset_ids=[dataset.id])[dataset.id]:
+        raise DatasetInUseError()
+    session.execute(delete(TagBinding).where(TagBinding.target_id == dataset.id))
     session.execute(delete(Segment).where(Segment.dataset_id == dataset.id))
     session.execute(delete(Document).where(Document.dataset_id == dataset.id))
     session.delete(dataset)
     return dataset
+
+
+def _config_dataset_ids(config: dict[str, Any]) -> set[str]:
+    """Dataset ids an app's model config names (`dataset_configs` and the legacy `agent_mode.tools`)."""
+    found: set[str] = set()
+    configs = config.get("dataset_configs")
+    listed = configs.get("datasets") if isinstance(configs, dict) else None
+    items = listed.get("datasets") if isinstance(listed, dict) else None
+    agent = config.get("agent_mode")
+    tools = agent.get("tools") if isinstance(agent, dict) else None
+    for item in [*(items if isinstance(items, list) else []), *(tools if isinstance(tools, list) else [])]:
+        dataset = item.get("dataset") if isinstance(item, dict) else None
+        if isinstance(dataset, dict) and isinstance(dataset.get("id"), str):
+            found.add(dataset["id"])
+    return found
+
+
+def _graph_dataset_ids(graph: dict[str, Any]) -> set[str]:
+    """Dataset ids the knowledge-retrieval nodes of a workflow graph name."""
+    found: set[str] = set()
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    for node in nodes if isinstance(nodes, list) else []:
+        data = node.get("data") if isinstance(node, dict) else None
+        if isinstance(data, dict) and data.get("type") == "knowledge-retrieval":
+            found.update(str(d) for d in data.get("dataset_ids") or [] if isinstance(d, str))
+    return found
+
+
+def using_apps(session: Session, *, tenant_id: str, dataset_ids: list[str]) -> dict[str, list[App]]:
+    """The apps of the workspace that use each dataset: in their current model config, their draft
+    workflow or their published workflow (older published versions do not count)."""
+    out: dict[str, list[App]] = {d: [] for d in dataset_ids}
+    if not dataset_ids:
+        return out
+    apps = list(session.scalars(select(App).where(App.tenant_id == tenant_id).order_by(App.created_at.desc())))
+    config_ids = [a.app_model_config_id for a in apps if a.app_model_config_id]
+    configs = (
+        {c.id: c.config for c in session.scalars(select(AppModelConfig).where(AppModelConfig.id.in_(config_ids)))}
+        if config_ids
+        else {}
+    )
+    flows: dict[str, list[dict[str, Any]]] = {}
+    published = [a.workflow_id for a in apps if a.workflow_id]
+    rows = session.scalars(
+        select(Workflow).where(
+            Workflow.tenant_id == tenant_id, or_(Workflow.version == "draft", Workflow.id.in_(published))
+        )
+    )
+    for workflow in rows:
+        flows.setdefault(workflow.app_id, []).append(workflow.graph or {})
+    for app in apps:
+        used = _config_dataset_ids(configs.get(app.app_model_config_id or "") or {})
+        for graph in flows.get(app.id, []):
+            used |= _graph_dataset_ids(graph)
+        for dataset_id in used & set(out):
+            out[dataset_id].append(app)
+    return out

@@ -29,6 +29,8 @@ PROCESS_MODES = ("automatic", "custom", "hierarchical")
 PRE_RULES = ("remove_extra_spaces", "remove_urls_emails")
 INDEX_JOB = "index_document"
 RUNNING = ("parsing", "cleaning", "splitting", "indexing")
+DISPLAY_STATUSES = ("queuing", "paused", "indexing", "error", "available", "disabled", "archived")
+_STATUS_ALIASES = {"active": "available", "enabled": "available"}
 
 
 def automatic_rule() -> dict[str, Any]:
@@ -255,8 +257,9 @@ def list_page(
         escaped = keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Document.name.ilike(f"%{escaped}%", escape="\\"))
     rows = list(session.scalars(query.order_by(Document.position.desc())))
-    if status:
-        rows = [d for d in rows if display_status(d) == status]
+    wanted = _STATUS_ALIASES.get((status or "").lower(), (status or "").lower())
+    if wanted in DISPLAY_STATUSES:  # an unknown status filters nothing, as in Dify
+        rows = [d for d in rows if display_status(d) == wanted]
     return rows[(page - 1) * limit : page * limit], len(rows)
 
 
@@ -313,3 +316,35 @@ def resume(session: Session, *, caller: Caller, dataset_id: str, document_id: st
     document.is_paused, document.paused_at, document.error = False, None, None
     document.indexing_status = "waiting"
     return document
+
+
+def upload_file(
+    session: Session, *, caller: Caller, dataset_id: str, document_id: str, api: bool = False
+) -> UploadFile:
+    """The original file a document was made from (404 for documents created from text)."""
+    document = get(session, caller=caller, dataset_id=dataset_id, document_id=document_id, api=api)
+    file_id = (document.data_source_info or {}).get("upload_file_id")
+    row = (
+        session.scalar(
+            select(UploadFile).where(UploadFile.id == str(file_id), UploadFile.tenant_id == caller.tenant_id)
+        )
+        if file_id
+        else None
+    )
+    if row is None:
+        raise NotFoundError("Upload file not found.")
+    return row
+
+
+def segment_stats(session: Session, document_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(segment count, total word count of the segments) per document."""
+    found: dict[str, tuple[int, int]] = dict.fromkeys(document_ids, (0, 0))
+    if document_ids:
+        rows = session.execute(
+            select(Segment.document_id, func.count(), func.coalesce(func.sum(Segment.word_count), 0))
+            .where(Segment.document_id.in_(document_ids))
+            .group_by(Segment.document_id)
+        )
+        for document_id, count, words in rows:
+            found[str(document_id)] = (int(count), int(words))
+    return found

@@ -442,11 +442,12 @@ class KnowledgeRuntime:
             return _Pending(plan, todo, embedder)
 
     def _segment_nodes(self, session: Session, plan: _Plan, segment: Segment) -> list[tuple[str, str]]:
-        """A segment's index nodes; in parent-child mode, child chunks regenerated when the parent changed."""
+        """A segment's index nodes; in parent-child mode its child chunks as they are, or cut again from
+        the parent when the segment is marked `re_segment` (new, or edited with regeneration)."""
         if plan.doc_form != "hierarchical_model":
             return [(segment.id, segment.content)]
         children = list(session.scalars(select(ChildChunk).where(ChildChunk.segment_id == segment.id)))
-        if children and all(c.content in segment.content for c in children):
+        if segment.status != "re_segment":
             return [(c.id, c.content) for c in sorted(children, key=lambda c: c.position)]
         for child in children:
             session.delete(child)

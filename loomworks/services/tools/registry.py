@@ -111,7 +111,7 @@ class BuiltinToolProvider:
             "label": cls.label or i18n(cls.name),
             "type": "builtin",
             "team_credentials": {},
-            "is_team_authorization": authorized or not cls.credentials_schema,
+            "is_team_authorization": authorized or not cls.needs_credentials(),
             "allow_delete": bool(cls.credentials_schema),
             "tools": [tool.descriptor().to_dify() for tool in cls.tools()],
             "labels": list(cls.tags),

@@ -71,6 +71,7 @@ class DispatchOptions:
 class DispatchStats:
     submitted: int = 0
     sent_requests: int = 0
+    sent_items: int = 0
     failed_requests: int = 0
     retries: int = 0
     spilled: int = 0
@@ -302,6 +303,7 @@ class TraceDispatcher:
         except OutboundRequestError as exc:
             return self._failed(items, exc.message, retryable=True)
         self.stats.sent_requests += 1
+        self.stats.sent_items += max(len(items) - len(result.retry) - result.rejected, 0)
         self.stats.rejected_items += result.rejected
         return result.retry, "some items failed"
 

@@ -204,3 +204,17 @@ export async function api<T, M extends Method = Method, P extends PathsWith<M> =
   const text = await response.text();
   return (text ? JSON.parse(text) : undefined) as T;
 }
+
+/**
+ * A typed call that returns the raw response (for event streams and downloads): the path, method,
+ * parameters and body are checked against the OpenAPI document like `api()`.
+ */
+export function apiRaw<M extends Method = Method, P extends PathsWith<M> = PathsWith<M>>(
+  method: M,
+  template: P,
+  options: RequestOptions<Op<P, M>> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
+  const url = buildUrl(template, options.path, options.query);
+  return consoleFetch(method, url, options.body, { noAuthRetry: options.noAuthRetry, signal });
+}

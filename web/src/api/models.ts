@@ -229,6 +229,8 @@ export interface Conversation {
 export interface Citation {
   position?: number;
   document_name?: string;
+  dataset_name?: string;
+  document_id?: string;
   score?: number;
   content?: string;
   segment_id?: string;
@@ -257,4 +259,202 @@ export interface WebSite {
   app_id: string;
   enable_site: boolean;
   site: Site;
+}
+
+// --- logs, annotations, monitoring ------------------------------------------------------------
+
+export interface FeedbackStats {
+  like: number;
+  dislike: number;
+}
+
+export interface LogConversation {
+  id: string;
+  status: string;
+  from_source: string;
+  from_end_user_id: string | null;
+  from_end_user_session_id: string | null;
+  from_account_id: string | null;
+  created_at: number;
+  updated_at: number;
+  annotated: boolean;
+  name: string;
+  summary: string;
+  message_count: number;
+  user_feedback_stats: FeedbackStats;
+  admin_feedback_stats: FeedbackStats;
+  model_config: { provider: string; model_id: string } | null;
+  message?: { query?: string; answer?: string; inputs?: Record<string, unknown> } | null;
+}
+
+export interface LogPage<T> {
+  page: number;
+  limit: number;
+  total: number;
+  has_more: boolean;
+  data: T[];
+}
+
+export interface MessageFeedback {
+  rating: "like" | "dislike";
+  content: string | null;
+  from_source: "user" | "admin";
+}
+
+export interface AgentThought {
+  id?: string;
+  position?: number;
+  thought?: string;
+  tool?: string;
+  tool_input?: string;
+  observation?: string;
+  answer?: string;
+}
+
+export interface LogMessage {
+  id: string;
+  conversation_id: string;
+  inputs: Record<string, unknown>;
+  query: string;
+  message: unknown;
+  message_tokens: number;
+  answer: string;
+  answer_tokens: number;
+  provider_response_latency: number;
+  total_price: string;
+  currency: string;
+  model_provider: string | null;
+  model_id: string | null;
+  from_source: string;
+  feedbacks: MessageFeedback[];
+  annotation: { id: string; content: string; question?: string } | null;
+  agent_thoughts: AgentThought[];
+  metadata: { retriever_resources?: Citation[]; usage?: Record<string, unknown> } & Record<string, unknown>;
+  workflow_run_id: string | null;
+  status: string;
+  error: string | null;
+  created_at: number;
+}
+
+export interface Annotation {
+  id: string;
+  question: string;
+  answer: string;
+  hit_count: number;
+  message_id: string | null;
+  created_at: number;
+}
+
+export interface WorkflowRunSummary {
+  id: string;
+  status: string;
+  elapsed_time?: number;
+  total_tokens?: number;
+  total_steps?: number;
+  created_at: number;
+  error?: string | null;
+}
+
+// --- knowledge ---------------------------------------------------------------------------------
+
+export interface RetrievalModel {
+  search_method: "semantic_search" | "full_text_search" | "hybrid_search" | "keyword_search";
+  reranking_enable: boolean;
+  reranking_mode?: string | null;
+  reranking_model: { reranking_provider_name: string; reranking_model_name: string };
+  weights?: {
+    vector_setting: { vector_weight: number; embedding_provider_name?: string; embedding_model_name?: string };
+    keyword_setting: { keyword_weight: number };
+  } | null;
+  top_k: number;
+  score_threshold_enabled: boolean;
+  score_threshold: number | null;
+}
+
+export interface DatasetDetail extends Dataset {
+  embedding_model: string | null;
+  embedding_model_provider: string | null;
+  retrieval_model_dict: RetrievalModel;
+  doc_metadata: { id?: string; name: string; type: string }[];
+  built_in_field_enabled: boolean;
+  doc_form: string | null;
+}
+
+export interface HitRecord {
+  segment: Segment & { document: { id: string; name: string } };
+  child_chunks: { id: string; content: string; score: number }[];
+  score: number | null;
+}
+
+export interface ProcessRule {
+  mode: "automatic" | "custom" | "hierarchical";
+  rules?: {
+    pre_processing_rules: { id: "remove_extra_spaces" | "remove_urls_emails"; enabled: boolean }[];
+    segmentation: { separator: string; max_tokens: number; chunk_overlap: number };
+    parent_mode?: "paragraph" | "full-doc";
+    subchunk_segmentation?: { separator: string; max_tokens: number; chunk_overlap: number };
+  };
+}
+
+export interface ChunkPreview {
+  total_segments: number;
+  preview: { content: string; child_chunks: string[] }[];
+}
+
+// --- tools -------------------------------------------------------------------------------------
+
+export interface ToolParameterSpec {
+  name: string;
+  label: I18nText;
+  human_description: I18nText;
+  llm_description?: string;
+  type: string;
+  form: "llm" | "form" | "schema" | string;
+  required: boolean;
+  default?: unknown;
+  options?: { value: string; label: I18nText }[];
+}
+
+export interface ToolSpec {
+  name: string;
+  label: I18nText;
+  description: I18nText;
+  parameters: ToolParameterSpec[];
+}
+
+export interface ToolProvider {
+  id: string;
+  name: string;
+  author?: string;
+  label: I18nText;
+  description: I18nText;
+  icon: unknown;
+  type: "builtin" | "api" | "workflow" | "mcp";
+  is_team_authorization: boolean;
+  allow_delete?: boolean;
+  tools: ToolSpec[];
+  server_url?: string;
+  server_identifier?: string;
+}
+
+/** One `agent_mode.tools` item, as Dify writes it. */
+export interface AgentTool {
+  provider_type: string;
+  provider_id: string;
+  provider_name: string;
+  tool_name: string;
+  tool_label: string;
+  tool_parameters: Record<string, unknown>;
+  enabled: boolean;
+}
+
+export interface DatasetConfigs {
+  retrieval_model: "multiple" | "single";
+  top_k?: number;
+  score_threshold?: number | null;
+  score_threshold_enabled?: boolean;
+  reranking_enable?: boolean;
+  reranking_mode?: string;
+  reranking_model?: { reranking_provider_name: string; reranking_model_name: string };
+  datasets: { datasets: { dataset: { id: string; enabled: boolean } }[] };
 }

@@ -26,7 +26,25 @@ import * as calls from "./api";
 import { CONTAINERS, defaultData, newNodeId, sourceHandles, type FlowMode, type NodeKind } from "./catalog";
 import { Checklist } from "./Checklist";
 import { CanvasViewContext } from "./context";
-import { autoLayout, copySelection, edgeId, NOTE_TYPE, pasteContent, toDsl, toFlow, type ClipboardContent, type DslNode, type FlowEdge, type FlowNode } from "./graph";
+import { EDGE_TYPES, EdgeActionsContext } from "./edges";
+import { FeaturesPanel, type Features } from "./FeaturesPanel";
+import {
+  autoLayout,
+  copySelection,
+  edgeId,
+  NOTE_TYPE,
+  pasteContent,
+  patchData,
+  sameGraph,
+  splitEdge,
+  toDsl,
+  toFlow,
+  type ClipboardContent,
+  type DslGraph,
+  type DslNode,
+  type FlowEdge,
+  type FlowNode,
+} from "./graph";
 import { History as UndoHistory } from "./history";
 import { NODE_TYPES } from "./nodes";
 import { DRAG_TYPE, Palette } from "./Palette";
@@ -41,7 +59,9 @@ import "./canvas.css";
 export const CLIPBOARD_KEY = "loomworks.canvas.clipboard";
 type Snapshot = { nodes: FlowNode[]; edges: FlowEdge[] };
 type SaveState = "saved" | "dirty" | "saving" | "conflict" | "error";
-type Side = "run" | "checklist" | "versions" | "variables" | null;
+type Side = "run" | "checklist" | "versions" | "variables" | "features" | null;
+/** A past run shown over the graph it ran with (when that graph is not the draft's). */
+type PastView = { runId: string; nodes: FlowNode[]; edges: FlowEdge[] };
 
 export default function CanvasPage() {
   const { appId = "" } = useParams();
@@ -82,6 +102,8 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
   const [edges, setEdges, onEdgesChange] = useEdgesState<FlowEdge>(initial.edges);
   const [env, setEnv] = useState<EnvVariable[]>(draft.environment_variables ?? []);
   const [conversation, setConversation] = useState<ConversationVariable[]>(draft.conversation_variables ?? []);
+  const [features, setFeatures] = useState<Features>(draft.features ?? {});
+  const [past, setPast] = useState<PastView | null>(null);
   const [revision, setRevision] = useState(0);
   const [saveState, setSaveState] = useState<SaveState>("saved");
   const [savedAt, setSavedAt] = useState<Date | null>(null);
@@ -99,8 +121,8 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
 
   const raw = useRef(new Map<string, DslNode>((draft.graph.nodes ?? []).map((n) => [String(n.id), n])));
   const hash = useRef(draft.hash);
-  const latest = useRef({ nodes, edges, env, conversation });
-  latest.current = { nodes, edges, env, conversation };
+  const latest = useRef({ nodes, edges, env, conversation, features });
+  latest.current = { nodes, edges, env, conversation, features };
   const undo = useRef(new UndoHistory<Snapshot>({ nodes: initial.nodes, edges: initial.edges }));
   const pending = useRef<{ history: boolean; coalesce?: string; restored?: boolean } | null>(null);
   const lastPush = useRef<{ key?: string; at: number }>({ at: 0 });
@@ -122,13 +144,15 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
   /** Mark a change: it becomes an undo step (unless told otherwise) and is saved shortly. */
   const commit = useCallback((options: { history?: boolean; coalesce?: string } = {}) => {
     pending.current = { history: options.history ?? true, coalesce: options.coalesce };
+    // Editing goes back to the draft from a past run's graph.
+    setPast(null);
     setRevision((r) => r + 1);
   }, []);
 
   const save = useCallback(
     async (overwrite = false): Promise<void> => {
       if (saving.current) await saving.current;
-      const { nodes: n, edges: e, env: en, conversation: cv } = latest.current;
+      const { nodes: n, edges: e, env: en, conversation: cv, features: ft } = latest.current;
       const graph = toDsl(n, e, raw.current, flow.getViewport());
       dirty.current = false;
       setSaveState("saving");
@@ -136,7 +160,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
         try {
           const result = await calls.saveDraft(app.id, {
             graph,
-            features: draft.features,
+            features: ft,
             hash: overwrite ? "" : hash.current,
             environment_variables: en,
             conversation_variables: cv,
@@ -166,7 +190,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
         saving.current = null;
       }
     },
-    [app.id, flow, draft.features],
+    [app.id, flow],
   );
 
   /** Save now if anything is unsaved (before running: runs use the saved draft). */
@@ -234,11 +258,11 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
   }, [flow]);
 
   const addNode = useCallback(
-    (kind: NodeKind, at?: { x: number; y: number }) => {
+    (kind: NodeKind, at?: { x: number; y: number }, parentId?: string | null): string | null => {
       const current = latest.current.nodes;
       if (kind === "start" && current.some((n) => n.data.type === "start" && !n.parentId)) {
         setNotice(t("notice.oneStart"));
-        return;
+        return null;
       }
       let position = at;
       if (!position) {
@@ -253,7 +277,9 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
       const container =
         kind === "start" || kind === "iteration" || kind === "loop"
           ? undefined
-          : current.find((n) => {
+          : parentId !== undefined
+            ? current.find((n) => n.id === parentId)
+            : current.find((n) => {
               if (!CONTAINERS.has(n.data.type)) return false;
               const p = absolute(n);
               const w = n.width ?? n.measured?.width ?? 0;
@@ -289,8 +315,34 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
       setNodes((ns) => [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), ...added]);
       setSelectedId(id);
       commit();
+      return id;
     },
     [absolute, commit, flow, mode, selectedId, setNodes, t, titled],
+  );
+
+  /** Put a new node of `kind` on an edge: the edge becomes source → new node → target. */
+  const insertOnEdge = useCallback(
+    (id: string, kind: NodeKind, at: { x: number; y: number }) => {
+      const edge = latest.current.edges.find((e) => e.id === id);
+      if (!edge || kind === "start") return;
+      const source = latest.current.nodes.find((n) => n.id === edge.source);
+      const target = latest.current.nodes.find((n) => n.id === edge.target);
+      if (!source || !target) return;
+      const sourceRight = source.position.x + (source.width ?? source.measured?.width ?? 244);
+      // Where there is room, the node goes on the edge's middle; otherwise it takes the target's
+      // place and everything from the target rightwards (at the same level) moves over, as in Dify.
+      const room = target.position.x - sourceRight >= 244 + 60;
+      const spot = room ? { x: at.x - 122, y: at.y - 45 } : absolute(target);
+      const added = addNode(kind, spot, source.parentId ?? null);
+      if (!added) return;
+      if (!room) {
+        const shift = 320;
+        setNodes((ns) => ns.map((n) => (n.id !== added && n.parentId === target.parentId && n.position.x >= target.position.x ? { ...n, position: { x: n.position.x + shift, y: n.position.y } } : n)));
+      }
+      const first = sourceHandles({ ...defaultData(kind, mode), type: kind })[0]?.id ?? null;
+      setEdges((es) => splitEdge(es, edge, added, kind === "end" ? null : first));
+    },
+    [absolute, addNode, mode, setEdges, setNodes],
   );
 
   const onDrop = useCallback(
@@ -298,9 +350,17 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
       event.preventDefault();
       const kind = event.dataTransfer.getData(DRAG_TYPE) as NodeKind;
       if (!kind) return;
-      addNode(kind, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+      const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      // Dropped on an edge: inserted into it.
+      const hit = document
+        .elementsFromPoint(event.clientX, event.clientY)
+        .map((el) => el.closest('[data-testid^="rf__edge-"]'))
+        .find((el): el is Element => Boolean(el));
+      const edgeHit = hit?.getAttribute("data-testid")?.slice("rf__edge-".length);
+      if (edgeHit && kind !== "start" && kind !== "note" && latest.current.edges.some((e) => e.id === edgeHit)) insertOnEdge(edgeHit, kind, at);
+      else addNode(kind, at);
     },
-    [addNode, flow],
+    [addNode, flow, insertOnEdge],
   );
 
   const isValidConnection = useCallback((c: Connection | FlowEdge) => {
@@ -315,7 +375,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
     (c: Connection) => {
       if (!isValidConnection(c)) return;
       const id = edgeId(c.source, c.sourceHandle, c.target);
-      setEdges((es) => (es.some((e) => e.id === id) ? es : [...es, { id, source: c.source, target: c.target, sourceHandle: c.sourceHandle ?? "source", targetHandle: c.targetHandle ?? "target", data: {} }]));
+      setEdges((es) => (es.some((e) => e.id === id) ? es : [...es, { id, type: "custom", source: c.source, target: c.target, sourceHandle: c.sourceHandle ?? "source", targetHandle: c.targetHandle ?? "target", data: {} }]));
       commit();
     },
     [commit, isValidConnection, setEdges],
@@ -335,7 +395,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
       setNodes((ns) =>
         ns.map((n) => {
           if (n.id !== id) return n;
-          const data = { ...n.data, ...patch } as FlowNode["data"];
+          const data = patchData(n.data, patch);
           handles = new Set(sourceHandles(data).map((h) => h.id));
           return { ...n, data };
         }),
@@ -423,6 +483,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
   const startRun = useCallback(
     async (inputs: Record<string, unknown>) => {
       setRunBusy(true);
+      setPast(null);
       setRun({ ...IDLE_RUN, status: "running" });
       const controller = new AbortController();
       abort.current = controller;
@@ -444,6 +505,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
   const chat = useCallback(
     async (query: string, inputs: Record<string, unknown>, conversationId: string | null, signal: AbortSignal): Promise<Response> => {
       await flush();
+      setPast(null);
       setRun({ ...IDLE_RUN, status: "running" });
       const url = buildUrl("/console/api/apps/{app_id}/advanced-chat/workflows/draft/run", { app_id: app.id }, undefined);
       const response = await consoleFetch("post", url, { query, inputs, conversation_id: conversationId }, { signal });
@@ -462,6 +524,9 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
       try {
         const [summary, executions] = await Promise.all([calls.getRun(app.id, runId), calls.getNodeExecutions(app.id, runId)]);
         setRun(fromRecords(summary, executions.data));
+        const graph = summary.graph as DslGraph | null | undefined;
+        const { nodes: n, edges: e } = latest.current;
+        setPast(graph && Array.isArray(graph.nodes) && !sameGraph(graph, n, e) ? { runId, ...toFlow(graph) } : null);
       } catch (err) {
         setSaveError(err);
       }
@@ -496,11 +561,14 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
     [app.id, flush, onEvent, run.runId],
   );
 
-  const selected = nodes.find((n) => n.id === selectedId) ?? null;
+  const shownNodes = past ? past.nodes : nodes;
+  const shownEdges = past ? past.edges : edges;
+  const selected = shownNodes.find((n) => n.id === selectedId) ?? null;
   const groups = useMemo(
-    () => (selected ? upstreamVariables(selected.id, nodes, edges, mode, env, conversation) : []),
-    [selected?.id, revision, env, conversation, mode],
+    () => (selected ? upstreamVariables(selected.id, shownNodes, shownEdges, mode, env, conversation) : []),
+    [selected?.id, revision, env, conversation, mode, past],
   );
+  const edgeActions = useMemo(() => ({ mode, insert: insertOnEdge, readOnly: past !== null }), [mode, insertOnEdge, past]);
   const startVars = (nodes.find((n) => n.data.type === "start" && !n.parentId)?.data.variables as StartVariable[] | undefined) ?? [];
   const errors = issues.filter((i) => i.severity === "error").length;
 
@@ -529,6 +597,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
 
   return (
     <CanvasViewContext.Provider value={view}>
+      <EdgeActionsContext.Provider value={edgeActions}>
       <div className="wf-page" data-testid="canvas-page" data-mode={mode}>
         <header className="wf-toolbar">
           <Link to={`/apps/${app.id}/overview`} className="btn btn-ghost btn-small" aria-label={t("toolbar.back")}>
@@ -559,6 +628,11 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
           <button type="button" className={side === "variables" ? "btn btn-small active" : "btn btn-small"} data-testid="open-variables" onClick={() => setSide(side === "variables" ? null : "variables")}>
             {t("toolbar.variables")}
           </button>
+          {mode === "advanced-chat" ? (
+            <button type="button" className={side === "features" ? "btn btn-small active" : "btn btn-small"} data-testid="open-features" onClick={() => setSide(side === "features" ? null : "features")}>
+              {t("toolbar.features")}
+            </button>
+          ) : null}
           <button type="button" className={side === "versions" ? "btn btn-small active" : "btn btn-small"} data-testid="open-versions" onClick={() => setSide(side === "versions" ? null : "versions")}>
             {t("toolbar.versions")}
           </button>
@@ -611,6 +685,14 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
             </button>
           </div>
         ) : null}
+        {past ? (
+          <div className="notice wf-banner" data-testid="past-run-banner">
+            {t("pastRun.body")}
+            <button type="button" className="btn btn-small" data-testid="past-run-close" onClick={() => setPast(null)}>
+              {t("pastRun.back")}
+            </button>
+          </div>
+        ) : null}
         {notice ? (
           <div className="wf-toast" role="status" data-testid="notice">
             {notice}
@@ -620,11 +702,14 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
           <Palette mode={mode} onAdd={(kind) => addNode(kind)} />
           <div className="wf-flow" onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = "move"))} onDrop={onDrop}>
             <ReactFlow<FlowNode, FlowEdge>
-              nodes={nodes}
-              edges={edges}
+              nodes={shownNodes}
+              edges={shownEdges}
               nodeTypes={NODE_TYPES}
-              onNodesChange={onNodesChange}
-              onEdgesChange={onEdgesChange}
+              edgeTypes={EDGE_TYPES}
+              onNodesChange={past ? undefined : onNodesChange}
+              onEdgesChange={past ? undefined : onEdgesChange}
+              nodesDraggable={!past}
+              nodesConnectable={!past}
               onConnect={onConnect}
               isValidConnection={isValidConnection}
               onBeforeDelete={onBeforeDelete}
@@ -652,7 +737,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
             <NodePanel
               key={selected.id}
               node={selected}
-              update={(patch) => updateData(selected.id, patch)}
+              update={past ? () => undefined : (patch) => updateData(selected.id, patch)}
               ctx={{ mode, groups, models, datasets }}
               issues={issuesByNode.get(selected.id) ?? []}
               execution={run.nodes[selected.id]}
@@ -682,7 +767,17 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
                   onPick={setSelectedId}
                   onOpenRun={(id) => void openRun(id)}
                   refreshKey={historyKey}
-                  openingStatement={String(draft.features.opening_statement ?? "")}
+                  openingStatement={String(features.opening_statement ?? "")}
+                  suggestedQuestions={Array.isArray(features.suggested_questions) ? (features.suggested_questions as string[]).filter((q) => q.trim()) : []}
+                  showCitations={Boolean((features.retriever_resource as { enabled?: boolean } | undefined)?.enabled)}
+                />
+              ) : side === "features" ? (
+                <FeaturesPanel
+                  features={features}
+                  onChange={(next) => {
+                    setFeatures(next);
+                    commit({ history: false });
+                  }}
                 />
               ) : side === "checklist" ? (
                 <Checklist issues={issues} nodes={nodes} onPick={setSelectedId} />
@@ -725,6 +820,7 @@ function Editor({ app, draft, onReload }: { app: AppDetail; draft: calls.Draft; 
           />
         ) : null}
       </div>
+      </EdgeActionsContext.Provider>
     </CanvasViewContext.Provider>
   );
 }

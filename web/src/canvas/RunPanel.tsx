@@ -123,6 +123,8 @@ export function RunPanel(props: {
   onOpenRun: (id: string) => void;
   refreshKey: number;
   openingStatement: string;
+  suggestedQuestions?: string[];
+  showCitations?: boolean;
 }) {
   const { t } = useTranslation("canvas");
   const [tab, setTab] = useState<"run" | "history">("run");
@@ -150,6 +152,8 @@ export function RunPanel(props: {
               conversationId={conversationId}
               onConversation={setConversationId}
               openingStatement={props.openingStatement || null}
+              suggestedQuestions={props.suggestedQuestions}
+              showCitations={props.showCitations}
               check={() => {
                 const missing = missingInputs(form, values);
                 return missing.length ? t("run.fillIn", { names: missing.join(", ") }) : null;

@@ -1,5 +1,5 @@
 /** The console calls the canvas makes (Dify's workflow paths). */
-import { api, buildUrl, consoleFetch } from "../api/client";
+import { api, apiRaw } from "../api/client";
 import { readEvents, type StreamEvent } from "../lib/sse";
 import type { DslGraph } from "./graph";
 import type { NodeExecution } from "./run";
@@ -83,35 +83,79 @@ export function exportDsl(appId: string): Promise<{ data: string }> {
   return api<{ data: string }>("get", "/console/api/apps/{app_id}/export", { path: { app_id: appId } });
 }
 
-// These paths are not in the generated schema yet (see the report): called through consoleFetch.
-async function stream(url: string, body: unknown, onEvent: (e: StreamEvent) => void, signal?: AbortSignal): Promise<void> {
-  const response = await consoleFetch("post", url, body, { signal });
+export async function runDraft(appId: string, inputs: Record<string, unknown>, onEvent: (e: StreamEvent) => void, signal?: AbortSignal): Promise<void> {
+  const response = await apiRaw("post", "/console/api/apps/{app_id}/workflows/draft/run", { path: { app_id: appId }, body: { inputs } }, signal);
   await readEvents(response, onEvent);
 }
 
-export function runDraft(appId: string, inputs: Record<string, unknown>, onEvent: (e: StreamEvent) => void, signal?: AbortSignal): Promise<void> {
-  return stream(buildUrl("/console/api/apps/{app_id}/workflows/draft/run", { app_id: appId }, undefined), { inputs }, onEvent, signal);
-}
-
-export function runChatflowDraft(
+export async function runChatflowDraft(
   appId: string,
   body: { query: string; inputs: Record<string, unknown>; conversation_id?: string | null },
   onEvent: (e: StreamEvent) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  return stream(buildUrl("/console/api/apps/{app_id}/advanced-chat/workflows/draft/run", { app_id: appId }, undefined), body, onEvent, signal);
+  const response = await apiRaw("post", "/console/api/apps/{app_id}/advanced-chat/workflows/draft/run", { path: { app_id: appId }, body }, signal);
+  await readEvents(response, onEvent);
 }
 
-export function rerunFrom(appId: string, runId: string, nodeId: string, onEvent: (e: StreamEvent) => void): Promise<void> {
-  return stream(buildUrl("/console/api/apps/{app_id}/workflow-runs/{run_id}/rerun", { app_id: appId, run_id: runId }, { from_node: nodeId }), {}, onEvent);
+export async function rerunFrom(appId: string, runId: string, nodeId: string, onEvent: (e: StreamEvent) => void): Promise<void> {
+  const response = await apiRaw("post", "/console/api/apps/{app_id}/workflow-runs/{run_id}/rerun", {
+    path: { app_id: appId, run_id: runId },
+    query: { from_node: nodeId },
+  });
+  await readEvents(response, onEvent);
 }
 
-export async function runNode(appId: string, nodeId: string, inputs: Record<string, unknown>, query?: string): Promise<NodeExecution> {
-  const url = buildUrl("/console/api/apps/{app_id}/workflows/draft/nodes/{node_id}/run", { app_id: appId, node_id: nodeId }, undefined);
-  const response = await consoleFetch("post", url, query === undefined ? { inputs } : { inputs, query });
-  return (await response.json()) as NodeExecution;
+export function runNode(appId: string, nodeId: string, inputs: Record<string, unknown>, query?: string): Promise<NodeExecution> {
+  return api<NodeExecution>("post", "/console/api/apps/{app_id}/workflows/draft/nodes/{node_id}/run", {
+    path: { app_id: appId, node_id: nodeId },
+    body: query === undefined ? { inputs } : { inputs, query },
+  });
 }
 
 export async function stopRun(appId: string, taskId: string): Promise<void> {
   await api<unknown>("post", "/console/api/apps/{app_id}/workflow-runs/tasks/{task_id}/stop", { path: { app_id: appId, task_id: taskId } });
+}
+
+export interface ToolParameter {
+  name: string;
+  label?: Record<string, string>;
+  human_description?: Record<string, string>;
+  llm_description?: string;
+  type: string;
+  form: string;
+  required?: boolean;
+  default?: unknown;
+  options?: ({ value: string; label?: Record<string, string> } | string)[];
+}
+export interface ToolInfo {
+  name: string;
+  label?: Record<string, string>;
+  description?: Record<string, string> | string;
+  parameters?: ToolParameter[];
+}
+export interface ToolProvider {
+  id: string;
+  name: string;
+  type: string;
+  label?: Record<string, string>;
+  is_team_authorization?: boolean;
+  tools: ToolInfo[];
+}
+
+export const TOOL_KINDS = ["builtin", "api", "workflow", "mcp"] as const;
+let toolCache: Promise<ToolProvider[]> | null = null;
+
+/** Every tool provider of the workspace (built-in, API, workflow and MCP), fetched once per page. */
+export function listToolProviders(refresh = false): Promise<ToolProvider[]> {
+  if (!toolCache || refresh) {
+    toolCache = Promise.all(
+      TOOL_KINDS.map((kind) =>
+        api<ToolProvider[]>("get", "/console/api/workspaces/current/tools/{kind}", { path: { kind } })
+          .then((list) => list.map((p) => ({ ...p, type: p.type || kind, tools: p.tools ?? [] })))
+          .catch(() => [] as ToolProvider[]),
+      ),
+    ).then((lists) => lists.flat());
+  }
+  return toolCache;
 }

@@ -176,7 +176,17 @@ export function defaultData(kind: NodeKind, mode: FlowMode): Record<string, unkn
     case "tool":
       return { provider_id: "", provider_type: "builtin", provider_name: "", tool_name: "", tool_label: "", tool_configurations: {}, tool_parameters: {} };
     case "agent":
-      return { agent_strategy_provider_name: "", agent_strategy_name: "", agent_strategy_label: "", agent_parameters: {} };
+      return {
+        agent_strategy_provider_name: "langgenius/agent/agent",
+        agent_strategy_name: "function_calling",
+        agent_strategy_label: "FunctionCalling",
+        agent_parameters: {
+          instruction: { type: "mixed", value: "" },
+          query: { type: "mixed", value: mode === "advanced-chat" ? "{{#sys.query#}}" : "" },
+          maximum_iterations: { type: "constant", value: 3 },
+          tools: { type: "constant", value: [] },
+        },
+      };
     case "note":
       return { text: "", theme: "yellow", author: "", showAuthor: true, width: 240, height: 120 };
   }

@@ -97,6 +97,7 @@ export function toFlow(graph: DslGraph): { nodes: FlowNode[]; edges: FlowEdge[] 
       id: String(e.id ?? `${e.source}-${e.sourceHandle ?? "source"}-${e.target}-target`),
       source: String(e.source),
       target: String(e.target),
+      type: "custom",
       sourceHandle: e.sourceHandle ?? "source",
       targetHandle: e.targetHandle ?? "target",
       data: { ...(e.data ?? {}) },
@@ -349,4 +350,49 @@ export function pasteContent(content: ClipboardContent, makeId: () => string, of
     return { ...e, id: edgeId(source, e.sourceHandle, target), source, target, selected: false };
   });
   return { nodes, edges };
+}
+
+/**
+ * The edges after a node is inserted on `edge`: the edge is replaced by source → inserted (on the
+ * edge's source handle) and inserted → target (from the inserted node's first source handle).
+ */
+export function splitEdge(edges: FlowEdge[], edge: FlowEdge, insertedId: string, insertedHandle: string | null): FlowEdge[] {
+  const rest = edges.filter((e) => e.id !== edge.id);
+  const handle = edge.sourceHandle ?? "source";
+  const added: FlowEdge[] = [{ id: edgeId(edge.source, handle, insertedId), type: "custom", source: edge.source, sourceHandle: handle, target: insertedId, targetHandle: "target", data: {} }];
+  if (insertedHandle !== null) {
+    added.push({ id: edgeId(insertedId, insertedHandle, edge.target), type: "custom", source: insertedId, sourceHandle: insertedHandle, target: edge.target, targetHandle: edge.targetHandle ?? "target", data: {} });
+  }
+  return [...rest, ...added];
+}
+
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([k, v]) => v !== undefined && k !== "selected");
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** Whether a stored graph (a past run's) has the same nodes, node fields and connections as the canvas. */
+export function sameGraph(graph: DslGraph, nodes: FlowNode[], edges: FlowEdge[]): boolean {
+  const stored = toFlow(graph);
+  if (stored.nodes.length !== nodes.length || stored.edges.length !== edges.length) return false;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  for (const n of stored.nodes) {
+    const current = byId.get(n.id);
+    if (!current || stable(current.data) !== stable(n.data)) return false;
+  }
+  const key = (e: FlowEdge) => `${e.source}|${e.sourceHandle ?? "source"}|${e.target}`;
+  const have = new Set(edges.map(key));
+  return stored.edges.every((e) => have.has(key(e)));
+}
+
+/** `data` with `patch` applied; keys set to `undefined` are removed. */
+export function patchData<T extends Record<string, unknown>>(data: T, patch: Record<string, unknown>): T {
+  const next: Record<string, unknown> = { ...data, ...patch };
+  for (const [k, v] of Object.entries(patch)) if (v === undefined) delete next[k];
+  return next as T;
 }

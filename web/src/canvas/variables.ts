@@ -231,7 +231,7 @@ function missingFields(node: FlowNode): string[] {
     case "parameter-extractor":
       if (!model?.provider || !model.name) missing.push("model");
       if (emptySelector(d.query)) missing.push("query");
-      if (!list(d.parameters).length) missing.push("parameters");
+      if (!list(d.parameters).length || list<{ name?: string }>(d.parameters).some((p) => !p.name)) missing.push("parameters");
       break;
     case "knowledge-retrieval":
       if (emptySelector(d.query_variable_selector)) missing.push("query_variable_selector");
@@ -275,6 +275,15 @@ function missingFields(node: FlowNode): string[] {
       break;
     case "tool":
       if (!d.provider_id && !d.provider_name) missing.push("tool");
+      break;
+    case "agent": {
+      if (!d.agent_strategy_name) missing.push("strategy");
+      const selector = ((d.agent_parameters as Record<string, { value?: { provider?: string; model?: string } }> | undefined) ?? {}).model?.value;
+      if (!selector?.provider || !selector.model) missing.push("model");
+      break;
+    }
+    case "assigner":
+      if (list<{ variable_selector?: unknown }>(d.items).some((x) => emptySelector(x.variable_selector))) missing.push("items");
       break;
   }
   return [...new Set(missing)];

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/client";
 import type { Citation } from "../api/models";
 import { readEvents, type StreamEvent } from "../lib/sse";
+import { Citations } from "./Citations";
 import { Markdown } from "./Markdown";
 
 export interface ChatTurn {
@@ -165,16 +166,7 @@ export function ChatPanel(props: ChatPanelProps) {
                   {turn.error ? <div role="alert">{turn.error}</div> : null}
                   {!turn.answer && !turn.error && !turn.done ? <span className="muted">{t("chat.thinking")}</span> : null}
                 </div>
-                {props.showCitations && turn.citations.length > 0 ? (
-                  <div className="citations">
-                    <span className="muted small">{t("chat.citations")}</span>
-                    {turn.citations.map((c, i) => (
-                      <span key={i} className="badge" title={c.content}>
-                        {c.document_name ?? `#${i + 1}`}
-                      </span>
-                    ))}
-                  </div>
-                ) : null}
+                {props.showCitations && turn.citations.length > 0 ? <Citations citations={turn.citations} /> : null}
                 {turn.done && turn.messageId && props.onFeedback ? (
                   <div className="msg-actions">
                     <button

@@ -4,6 +4,8 @@ import enUS from "./en-US";
 import zhHans from "./zh-Hans";
 import canvasEnUS from "./canvas.en-US";
 import canvasZhHans from "./canvas.zh-Hans";
+import opsEnUS from "./ops.en-US";
+import opsZhHans from "./ops.zh-Hans";
 
 export const LANGUAGES = ["en-US", "zh-Hans"] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -28,7 +30,12 @@ export async function applyLanguage(language: Language): Promise<void> {
 }
 
 void i18n.use(initReactI18next).init({
-  resources: { "en-US": { translation: enUS, canvas: canvasEnUS }, "zh-Hans": { translation: zhHans, canvas: canvasZhHans } },
+  // The logs, monitoring, knowledge, tools and web-app runner strings live in their own files (`ops.*`),
+  // merged into the default namespace so pages use one `t`.
+  resources: {
+    "en-US": { translation: { ...enUS, ...opsEnUS }, canvas: canvasEnUS },
+    "zh-Hans": { translation: { ...zhHans, ...opsZhHans }, canvas: canvasZhHans },
+  },
   lng: initialLanguage(),
   fallbackLng: "en-US",
   interpolation: { escapeValue: false },

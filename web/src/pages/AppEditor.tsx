@@ -14,6 +14,8 @@ import { keepKnown, localized, requiredDefaults } from "../lib/params";
 import { promptVariables, VARIABLE_NAME } from "../lib/prompt";
 import { readEvents } from "../lib/sse";
 import { useApp } from "./AppShell";
+import { ContextPanel } from "./editor/ContextPanel";
+import { ToolsPanel } from "./editor/ToolsPanel";
 
 const FORM_KINDS: FormKind[] = ["text-input", "paragraph", "select", "number", "checkbox"];
 
@@ -126,6 +128,8 @@ function PromptAppEditor() {
         </section>
         <VariablesPanel form={config.user_input_form} onChange={(form) => change({ user_input_form: form })} />
         <ModelPanel model={config.model} onChange={(model) => change({ model })} />
+        <ContextPanel config={config} mode={app.mode} variables={variables} onChange={change} />
+        {app.mode === "agent-chat" ? <ToolsPanel config={config} onChange={change} /> : null}
         <FeaturesPanel config={config} mode={app.mode} onChange={change} />
       </div>
       <div className="editor-col">
@@ -387,24 +391,28 @@ function FeaturesPanel({ config, mode, onChange }: { config: ModelConfig; mode: 
               value={moderation.config?.keywords ?? ""}
               onChange={(e) => onChange({ sensitive_word_avoidance: { ...moderation, config: { ...moderation.config, keywords: e.target.value } } })}
             />
-            <input
-              type="text"
-              aria-label={t("features.presetResponse")}
-              placeholder={t("features.presetResponse")}
-              value={moderation.config?.inputs_config?.preset_response ?? ""}
-              onChange={(e) =>
-                onChange({
-                  sensitive_word_avoidance: {
-                    ...moderation,
-                    config: {
-                      ...moderation.config,
-                      inputs_config: { enabled: true, preset_response: e.target.value },
-                      outputs_config: { enabled: true, preset_response: e.target.value },
-                    },
-                  },
-                })
-              }
-            />
+            {(["inputs_config", "outputs_config"] as const).map((key) => {
+              const part = moderation.config?.[key] ?? { enabled: true, preset_response: "" };
+              const put = (patch: Partial<typeof part>) =>
+                onChange({ sensitive_word_avoidance: { ...moderation, config: { ...moderation.config, [key]: { ...part, ...patch } } } });
+              return (
+                <div key={key} className="row" data-testid={`moderation-${key}`}>
+                  <label className="row small" style={{ width: 140 }}>
+                    <input type="checkbox" checked={part.enabled} onChange={(e) => put({ enabled: e.target.checked })} />
+                    {t(key === "inputs_config" ? "moderation.inputs" : "moderation.outputs")}
+                  </label>
+                  <input
+                    type="text"
+                    className="grow"
+                    aria-label={`${t(key === "inputs_config" ? "moderation.inputs" : "moderation.outputs")}: ${t("features.presetResponse")}`}
+                    placeholder={t("features.presetResponse")}
+                    disabled={!part.enabled}
+                    value={part.preset_response ?? ""}
+                    onChange={(e) => put({ preset_response: e.target.value })}
+                  />
+                </div>
+              );
+            })}
           </>
         ) : null}
       </div>

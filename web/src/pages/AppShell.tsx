@@ -61,6 +61,17 @@ export function AppShell() {
           </Link>
         ) : null}
         <NavLink to={`/apps/${app.id}/overview`}>{t("app.overview")}</NavLink>
+        <NavLink to={`/apps/${app.id}/logs`} data-testid="tab-logs">
+          {t("tabs.logs")}
+        </NavLink>
+        {app.mode !== "workflow" ? (
+          <NavLink to={`/apps/${app.id}/annotations`} data-testid="tab-annotations">
+            {t("tabs.annotations")}
+          </NavLink>
+        ) : null}
+        <NavLink to={`/apps/${app.id}/monitoring`} data-testid="tab-monitoring">
+          {t("tabs.monitoring")}
+        </NavLink>
         <NavLink to={`/apps/${app.id}/api`} data-testid="tab-api">
           {t("app.apiAccess")}
         </NavLink>

@@ -2,10 +2,25 @@ import { useCallback, useEffect, useRef, useState, type DragEvent } from "react"
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, uploadFile } from "../api/client";
-import type { Dataset, DatasetDocument, Segment } from "../api/models";
+import type { Dataset, DatasetDetail, DatasetDocument, Segment } from "../api/models";
 import { toFormError, type FormError } from "../components/errors";
 import { Field, FormAlert } from "../components/Field";
 import { ErrorBox, formatTime, Loading, Modal, Switch } from "../components/ui";
+import { ChunkSettings, DEFAULT_CHUNKS, processRule, type ChunkForm } from "./knowledge/ChunkSettings";
+import { DatasetSettings } from "./knowledge/DatasetSettings";
+import { HitTesting } from "./knowledge/HitTesting";
+
+/** The workspace's default embedding model, used when a knowledge base has none of its own yet. */
+async function defaultEmbedding(): Promise<{ embedding_model: string; embedding_model_provider: string } | null> {
+  try {
+    const r = await api<{ data: { model: string; provider: { provider: string } } | null }>("get", "/console/api/workspaces/current/default-model", {
+      query: { model_type: "text-embedding" },
+    });
+    return r.data ? { embedding_model: r.data.model, embedding_model_provider: r.data.provider.provider } : null;
+  } catch {
+    return null;
+  }
+}
 
 export function DatasetsPage() {
   const { t, i18n } = useTranslation();
@@ -116,7 +131,9 @@ const STATUS_BADGE: Record<string, string> = {
 export function DatasetPage() {
   const { t, i18n } = useTranslation();
   const { datasetId = "" } = useParams();
-  const [dataset, setDataset] = useState<Dataset | null>(null);
+  const [dataset, setDataset] = useState<DatasetDetail | null>(null);
+  const [tab, setTab] = useState<"documents" | "hit" | "settings">("documents");
+  const [chunks, setChunks] = useState<ChunkForm>(DEFAULT_CHUNKS);
   const [docs, setDocs] = useState<DatasetDocument[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [uploads, setUploads] = useState<UploadState[]>([]);
@@ -126,7 +143,7 @@ export function DatasetPage() {
   const load = useCallback(async () => {
     try {
       const [ds, page] = await Promise.all([
-        api<Dataset>("get", "/console/api/datasets/{dataset_id}", { path: { dataset_id: datasetId } }),
+        api<DatasetDetail>("get", "/console/api/datasets/{dataset_id}", { path: { dataset_id: datasetId } }),
         api<{ data: DatasetDocument[] }>("get", "/console/api/datasets/{dataset_id}/documents", { path: { dataset_id: datasetId }, query: { page: 1, limit: 100 } }),
       ]);
       setDataset(ds);
@@ -165,13 +182,19 @@ export function DatasetPage() {
       }),
     );
     if (ids.length === 0) return;
+    await addDocuments(ids);
+  };
+
+  const addDocuments = async (ids: string[]) => {
     try {
+      const embedding = dataset?.embedding_model ? null : await defaultEmbedding();
       await api("post", "/console/api/datasets/{dataset_id}/documents", {
         path: { dataset_id: datasetId },
         body: {
           data_source: { type: "upload_file", info_list: { data_source_type: "upload_file", file_info_list: { file_ids: ids } } },
           indexing_technique: dataset?.indexing_technique ?? "high_quality",
-          process_rule: { mode: "automatic" },
+          process_rule: { ...processRule(chunks) },
+          ...(embedding ?? {}),
         },
       });
       await load();
@@ -220,7 +243,22 @@ export function DatasetPage() {
           <span className="muted small">{dataset.description}</span>
         </div>
       </div>
+      <nav className="tabs" role="tablist">
+        {(["documents", "hit", "settings"] as const).map((key) => (
+          <button key={key} type="button" role="tab" aria-selected={tab === key} className={tab === key ? "active" : ""} data-testid={`ds-tab-${key}`} onClick={() => setTab(key)}>
+            {t(key === "documents" ? "kb.documents" : key === "hit" ? "kb.hitTesting" : "kb.settings")}
+          </button>
+        ))}
+      </nav>
       <ErrorBox error={error} />
+      {tab === "hit" ? <HitTesting dataset={dataset} /> : null}
+      {tab === "settings" ? <DatasetSettings dataset={dataset} onSaved={(d) => setDataset({ ...dataset, ...d })} /> : null}
+      {tab === "documents" ? (
+      <>
+      <details className="panel-details">
+        <summary data-testid="chunk-settings-toggle">{t("chunks.title")}: {t(`chunks.${chunks.mode}`)}</summary>
+        <ChunkSettings value={chunks} onChange={setChunks} onAddPreviewed={(id) => void addDocuments([id])} />
+      </details>
       <div
         className={over ? "dropzone over" : "dropzone"}
         data-testid="dropzone"
@@ -312,6 +350,8 @@ export function DatasetPage() {
           </tbody>
         </table>
       </div>
+      </>
+      ) : null}
     </div>
   );
 }

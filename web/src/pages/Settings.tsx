@@ -9,6 +9,7 @@ import { Field, FormAlert } from "../components/Field";
 import { useProfile } from "../components/Layout";
 import { ErrorBox, formatTime, Loading, Modal } from "../components/ui";
 import { localized } from "../lib/params";
+import { ToolsSettings } from "./settings/ToolsSettings";
 
 const ROLES = ["admin", "editor", "normal", "dataset_operator"] as const;
 const DEFAULT_TYPES = ["llm", "text-embedding", "rerank", "speech2text", "tts"] as const;
@@ -25,8 +26,11 @@ export function SettingsPage() {
         <NavLink to="/settings/providers">{t("settings.providers")}</NavLink>
         <NavLink to="/settings/default-models">{t("settings.defaultModels")}</NavLink>
         <NavLink to="/settings/members">{t("settings.members")}</NavLink>
+        <NavLink to="/settings/tools" data-testid="settings-tools">
+          {t("toolSettings.title")}
+        </NavLink>
       </nav>
-      {section === "members" ? <Members /> : section === "default-models" ? <DefaultModels /> : <Providers />}
+      {section === "members" ? <Members /> : section === "default-models" ? <DefaultModels /> : section === "tools" ? <ToolsSettings /> : <Providers />}
     </div>
   );
 }

@@ -9,8 +9,9 @@ import { LanguageSwitch } from "../components/LanguageSwitch";
 import { Markdown } from "../components/Markdown";
 import { ErrorBox, Loading } from "../components/ui";
 import { readEvents } from "../lib/sse";
+import { BatchRun } from "./BatchRun";
 
-function useWebApp(code: string) {
+export function useWebApp(code: string) {
   const [site, setSite] = useState<WebSite | null>(null);
   const [params, setParams] = useState<WebParameters | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -214,6 +215,7 @@ export function WebCompletionPage() {
   const [runError, setRunError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [batch, setBatch] = useState(false);
 
   if (error) return <ErrorBox error={error} />;
   if (!site || !params) return <Loading />;
@@ -253,11 +255,25 @@ export function WebCompletionPage() {
       <div className="gen-layout">
         <section className="panel stack">
           {site.site.description ? <p className="muted">{site.site.description}</p> : null}
-          <InputsForm form={params.user_input_form ?? []} values={inputs} onChange={setInputs} />
-          {notice ? <div className="notice">{notice}</div> : null}
-          <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void run()}>
-            {t("generator.run")}
-          </button>
+          <div className="tabs" role="tablist" style={{ marginBottom: 0 }}>
+            <button type="button" role="tab" aria-selected={!batch} className={batch ? "" : "active"} onClick={() => setBatch(false)}>
+              {t("batch.single")}
+            </button>
+            <button type="button" role="tab" aria-selected={batch} className={batch ? "active" : ""} data-testid="tab-batch" onClick={() => setBatch(true)}>
+              {t("batch.batch")}
+            </button>
+          </div>
+          {batch ? (
+            <BatchRun code={code} form={params.user_input_form ?? []} />
+          ) : (
+            <>
+              <InputsForm form={params.user_input_form ?? []} values={inputs} onChange={setInputs} />
+              {notice ? <div className="notice">{notice}</div> : null}
+              <button type="button" className="btn btn-primary" disabled={busy} onClick={() => void run()}>
+                {t("generator.run")}
+              </button>
+            </>
+          )}
         </section>
         <section className="panel stack">
           <h3>{t("generator.output")}</h3>

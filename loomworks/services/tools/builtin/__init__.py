@@ -1,15 +1,20 @@
 """Built-in tool providers, one module per provider; importing this package registers them all."""
 
 from loomworks.services.tools.builtin import (
+    arxiv,
     audio,
+    chart,
     clock,
     code,
     dalle,
+    duckduckgo,
+    google_translate,
     http_request,
     jina,
     json_process,
     knowledge,
     maths,
+    pubmed,
     searxng,
     tavily,
     webscraper,
@@ -17,15 +22,20 @@ from loomworks.services.tools.builtin import (
 )
 
 __all__ = [
+    "arxiv",
     "audio",
+    "chart",
     "clock",
     "code",
     "dalle",
+    "duckduckgo",
+    "google_translate",
     "http_request",
     "jina",
     "json_process",
     "knowledge",
     "maths",
+    "pubmed",
     "searxng",
     "tavily",
     "webscraper",

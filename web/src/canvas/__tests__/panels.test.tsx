@@ -10,7 +10,7 @@ const { nodes, edges } = toFlow({
     { id: "llm", data: { type: "llm", title: "Writer" } },
     { id: "end", data: { type: "end", title: "End", outputs: [{ variable: "out", value_selector: [] }] } },
     { id: "side", data: { type: "code", title: "Sideways", outputs: { x: { type: "string" } } } },
-    { id: "tool", data: { type: "tool", title: "Clock", provider_id: "time", tool_name: "now" } },
+    { id: "tool", data: { type: "plugin-thing", title: "Clock", provider_id: "time", tool_name: "now" } },
   ],
   edges: [
     { source: "start", target: "llm" },

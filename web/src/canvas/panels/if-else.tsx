@@ -3,7 +3,7 @@ import { newCaseId } from "../catalog";
 import { Section, VarPicker, type PanelProps } from "./fields";
 import type { VarGroup } from "../variables";
 
-interface Condition {
+export interface Condition {
   id?: string;
   varType?: string;
   variable_selector: string[];
@@ -36,6 +36,44 @@ function typeOf(groups: VarGroup[], selector: string[]): string {
   return "string";
 }
 
+/** Condition rows (variable, operator, value), as if/else cases and loop break conditions hold them. */
+export function ConditionRows({ conditions, groups, onChange }: { conditions: Condition[]; groups: VarGroup[]; onChange: (next: Condition[]) => void }) {
+  const { t } = useTranslation("canvas");
+  const setCond = (k: number, patch: Partial<Condition>) => onChange(conditions.map((c, j) => (j === k ? { ...c, ...patch } : c)));
+  return (
+    <>
+      {conditions.map((cond, k) => {
+        const type = typeOf(groups, cond.variable_selector);
+        const ops = operatorsFor(type);
+        return (
+          <div className="wf-card stack-tight" key={cond.id ?? k} data-testid="condition">
+            <VarPicker value={cond.variable_selector} groups={groups} testId="condition-variable" onChange={(s) => setCond(k, { variable_selector: s, varType: typeOf(groups, s), comparison_operator: operatorsFor(typeOf(groups, s))[0] ?? "is" })} />
+            <div className="wf-row">
+              <select value={cond.comparison_operator} aria-label={t("panel.operator")} data-testid="condition-operator" onChange={(e) => setCond(k, { comparison_operator: e.target.value })}>
+                {(ops.includes(cond.comparison_operator) ? ops : [cond.comparison_operator, ...ops]).map((op) => (
+                  <option key={op} value={op}>
+                    {t(`ops.${op}`, { defaultValue: op })}
+                  </option>
+                ))}
+              </select>
+              {NO_VALUE.has(cond.comparison_operator) ? null : (
+                <input type={type === "number" ? "number" : "text"} value={String(cond.value ?? "")} aria-label={t("panel.value")} data-testid="condition-value" onChange={(e) => setCond(k, { value: e.target.value })} />
+              )}
+              <button type="button" className="btn btn-ghost btn-small" aria-label={t("panel.remove")} onClick={() => onChange(conditions.filter((_, j) => j !== k))}>
+                ✕
+              </button>
+            </div>
+          </div>
+        );
+      })}
+    </>
+  );
+}
+
+export function newCondition(): Condition {
+  return { id: newCaseId(), varType: "string", variable_selector: [], comparison_operator: "contains", value: "" };
+}
+
 /** If/else: cases of conditions (AND/OR), each its own branch handle, then ELSE. */
 export function IfElsePanel({ node, update, ctx }: PanelProps) {
   const { t } = useTranslation("canvas");
@@ -44,7 +82,6 @@ export function IfElsePanel({ node, update, ctx }: PanelProps) {
     : [{ case_id: "true", logical_operator: (node.data.logical_operator as "and" | "or") ?? "and", conditions: (node.data.conditions as Condition[]) ?? [] }];
   const set = (next: Case[]) => update({ cases: next });
   const setCase = (i: number, patch: Partial<Case>) => set(cases.map((c, j) => (j === i ? { ...c, ...patch } : c)));
-  const setCond = (i: number, k: number, patch: Partial<Condition>) => setCase(i, { conditions: (cases[i]?.conditions ?? []).map((c, j) => (j === k ? { ...c, ...patch } : c)) });
   return (
     <>
       {cases.map((c, i) => (
@@ -60,36 +97,13 @@ export function IfElsePanel({ node, update, ctx }: PanelProps) {
           }
         >
           <div className="stack-tight" data-testid={`case-${i}`}>
-            {c.conditions.map((cond, k) => {
-              const type = typeOf(ctx.groups, cond.variable_selector);
-              const ops = operatorsFor(type);
-              return (
-                <div className="wf-card stack-tight" key={cond.id ?? k} data-testid="condition">
-                  <VarPicker value={cond.variable_selector} groups={ctx.groups} testId="condition-variable" onChange={(s) => setCond(i, k, { variable_selector: s, varType: typeOf(ctx.groups, s), comparison_operator: operatorsFor(typeOf(ctx.groups, s))[0] ?? "is" })} />
-                  <div className="wf-row">
-                    <select value={cond.comparison_operator} aria-label={t("panel.operator")} data-testid="condition-operator" onChange={(e) => setCond(i, k, { comparison_operator: e.target.value })}>
-                      {(ops.includes(cond.comparison_operator) ? ops : [cond.comparison_operator, ...ops]).map((op) => (
-                        <option key={op} value={op}>
-                          {t(`ops.${op}`, { defaultValue: op })}
-                        </option>
-                      ))}
-                    </select>
-                    {NO_VALUE.has(cond.comparison_operator) ? null : (
-                      <input type={type === "number" ? "number" : "text"} value={String(cond.value ?? "")} aria-label={t("panel.value")} data-testid="condition-value" onChange={(e) => setCond(i, k, { value: e.target.value })} />
-                    )}
-                    <button type="button" className="btn btn-ghost btn-small" aria-label={t("panel.remove")} onClick={() => setCase(i, { conditions: c.conditions.filter((_, j) => j !== k) })}>
-                      ✕
-                    </button>
-                  </div>
-                </div>
-              );
-            })}
+            <ConditionRows conditions={c.conditions} groups={ctx.groups} onChange={(conditions) => setCase(i, { conditions })} />
             <div className="row">
               <button
                 type="button"
                 className="btn btn-small"
                 data-testid={`case-${i}-add-condition`}
-                onClick={() => setCase(i, { conditions: [...c.conditions, { id: newCaseId(), varType: "string", variable_selector: [], comparison_operator: "contains", value: "" }] })}
+                onClick={() => setCase(i, { conditions: [...c.conditions, newCondition()] })}
               >
                 + {t("panel.addCondition")}
               </button>

@@ -6,8 +6,11 @@ import { ERROR_STRATEGY_KINDS, ICONS } from "../catalog";
 import { ExecutionDetails } from "../inspect";
 import type { NodeExecution } from "../run";
 import { referencedSelectors, type Issue } from "../variables";
+import { AgentPanel } from "./agent";
 import { AnswerPanel } from "./answer";
+import { AssignerPanel } from "./assigner";
 import { CodePanel } from "./code";
+import { DocumentExtractorPanel } from "./document-extractor";
 import { EndPanel } from "./end";
 import type { PanelProps } from "./fields";
 import { HttpRequestPanel } from "./http-request";
@@ -15,11 +18,15 @@ import { IfElsePanel } from "./if-else";
 import { IterationPanel } from "./iteration";
 import { JsonPanel } from "./json";
 import { KnowledgeRetrievalPanel } from "./knowledge-retrieval";
+import { ListOperatorPanel } from "./list-operator";
 import { LlmPanel } from "./llm";
+import { LoopPanel } from "./loop";
 import { NotePanel } from "./note";
+import { ParameterExtractorPanel } from "./parameter-extractor";
 import { QuestionClassifierPanel } from "./question-classifier";
 import { StartPanel } from "./start";
 import { TemplateTransformPanel } from "./template-transform";
+import { ToolPanel } from "./tool";
 import { VariableAggregatorPanel } from "./variable-aggregator";
 
 export const PANELS: Record<string, ComponentType<PanelProps>> = {
@@ -36,6 +43,13 @@ export const PANELS: Record<string, ComponentType<PanelProps>> = {
   iteration: IterationPanel,
   "knowledge-retrieval": KnowledgeRetrievalPanel,
   "question-classifier": QuestionClassifierPanel,
+  "parameter-extractor": ParameterExtractorPanel,
+  assigner: AssignerPanel,
+  "list-operator": ListOperatorPanel,
+  "document-extractor": DocumentExtractorPanel,
+  tool: ToolPanel,
+  agent: AgentPanel,
+  loop: LoopPanel,
   "": NotePanel,
 };
 
@@ -120,7 +134,9 @@ export function NodePanel(props: NodePanelProps) {
   const { t } = useTranslation("canvas");
   const { node, update, issues, execution } = props;
   const [tab, setTab] = useState<"settings" | "last" | "single">("settings");
-  const Body = PANELS[node.data.type] ?? JsonPanel;
+  const [asJson, setAsJson] = useState(false);
+  const own = PANELS[node.data.type];
+  const Body = own && !asJson ? own : JsonPanel;
   const runnable = node.data.type !== "" && node.type !== "custom-note" && node.data.type !== "start" && !node.data.type.endsWith("-start");
   return (
     <aside className="wf-panel" data-testid="node-panel" data-kind={node.data.type}>
@@ -165,6 +181,11 @@ export function NodePanel(props: NodePanelProps) {
         {tab === "settings" || !runnable ? (
           <>
             <Body {...props} />
+            {own && node.data.type !== "" ? (
+              <button type="button" className="linklike small" data-testid="edit-as-json" onClick={() => setAsJson(!asJson)}>
+                {asJson ? t("panel.backToForm") : t("panel.editAsJson")}
+              </button>
+            ) : null}
             {ERROR_STRATEGY_KINDS.has(node.data.type) ? <ErrorHandling {...props} /> : null}
           </>
         ) : tab === "last" ? (

@@ -15,7 +15,11 @@ export function JsonPanel({ node, update }: PanelProps) {
         value={fields}
         testId="json-fields"
         onChange={(value) => {
-          if (value && typeof value === "object" && !Array.isArray(value)) update(value as Record<string, unknown>);
+          if (!value || typeof value !== "object" || Array.isArray(value)) return;
+          // A key taken out of the JSON is removed from the node (undefined deletes it).
+          const patch: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+          for (const k of Object.keys(fields)) if (!(k in patch)) patch[k] = undefined;
+          update(patch);
         }}
       />
     </Section>

@@ -1,0 +1,101 @@
+"""Shared parts of the browser tests: the built console, a real `loomworks serve`, Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from tests._live_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "web" / "test-results" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def build_console() -> Path:
+    """Build `web/dist` (`scripts/build-web.sh` is a no-op when the sources did not change)."""
+    built = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-web.sh")], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    dist = ROOT / "web" / "dist"
+    assert (dist / "index.html").is_file()
+    return dist
+
+
+@contextmanager
+def serve(web_dist: Path, data_dir: Path) -> Iterator[str]:
+    """A real `loomworks serve` process on a free port, with a fresh SQLite data directory."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOMWORKS_")}
+    env["LOOMWORKS_WEB_DIST"] = str(web_dist)
+    command = [sys.executable, "-m", "loomworks.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert time.monotonic() < deadline, "server did not become healthy"
+            time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+
+
+@contextmanager
+def chromium(profile: Path, locale: str = "en-US") -> Iterator[BrowserContext]:
+    """A headless Chromium with its own profile directory."""
+    if not Path(CHROMIUM).exists():
+        raise AssertionError(f"{CHROMIUM} is missing: run scripts/install-browser.sh")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+            locale=locale,
+        )
+        context.set_default_timeout(10_000)
+        try:
+            yield context
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def auth_headers(page: Page) -> dict[str, str]:
+    token = page.evaluate("localStorage.getItem('loomworks.access_token')")
+    assert token
+    return {"Authorization": f"Bearer {token}"}
