@@ -36,6 +36,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # No route is a WebSocket (streams are SSE); "none" spares importing `websockets` at start.
+        ws="none",
         timeout_graceful_shutdown=5,
     )
     return 0

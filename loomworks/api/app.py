@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -195,6 +197,13 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
     settings = settings or (state.settings if state else Settings())
     server_state = state or build_state(settings)
 
+    async def check_sandbox() -> None:
+        try:
+            status = await run_in_threadpool(server_state.extras["sandbox"].check)
+            log.info("code sandbox ready", extra={"sandbox": str(status)})
+        except SandboxUnavailableError as exc:
+            log.warning("code sandbox unavailable: code nodes will refuse to run", extra={"reason": exc.message})
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
@@ -205,14 +214,15 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
             # Embedded mode: this process owns the database's runs, so runs a crash cut off go on.
             await server_state.extras["workflows"].recover()
         await server_state.extras["tracing"].start()
-        if settings.sandbox_check_on_start:
-            try:
-                status = await run_in_threadpool(server_state.extras["sandbox"].check)
-                log.info("code sandbox ready", extra={"sandbox": str(status)})
-            except SandboxUnavailableError as exc:
-                log.warning("code sandbox unavailable: code nodes will refuse to run", extra={"reason": exc.message})
+        # The sandbox probe (~0.1-0.3 s) runs beside the first requests rather than before them; it
+        # is cached, and a code node that comes first waits for the same probe under its lock.
+        sandbox_probe = asyncio.create_task(check_sandbox()) if settings.sandbox_check_on_start else None
         log.info("ready", extra={"version": __version__, "database": server_state.db.engine.dialect.name})
         yield
+        if sandbox_probe is not None:
+            sandbox_probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sandbox_probe
         await jobs.stop()
         await server_state.extras["background"].drain()
         await server_state.extras["chat"].drain()

@@ -11,8 +11,9 @@ import hashlib
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
-import numpy as np
 from sqlalchemy import Engine, bindparam, text
+
+# numpy is imported in the two methods that pack vectors, so `serve` starts without it (~80 ms, ~15 MB).
 
 EmbedTexts = Callable[[list[str]], Awaitable[list[list[float]]]]
 """Embeds a batch of texts with one model, returning one vector per text in order."""
@@ -52,6 +53,8 @@ class EmbeddingCache:
 
     def get_many(self, provider: str, model: str, hashes: Sequence[str]) -> dict[str, list[float]]:
         """The cached vectors among `hashes`."""
+        import numpy as np
+
         self.ensure()
         found: dict[str, list[float]] = {}
         statement = text(
@@ -66,6 +69,8 @@ class EmbeddingCache:
 
     def put_many(self, provider: str, model: str, vectors: dict[str, Sequence[float]]) -> None:
         """Store vectors (existing keys are left as they are)."""
+        import numpy as np
+
         if not vectors:
             return
         self.ensure()

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from loomworks.engine.errors import NodeConfigError, NodeError
 from loomworks.engine.nodes.base import Node, NodeResult, variable_bindings
 from loomworks.engine.variables import Selector, selector_of
 
 if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     from loomworks.engine.runner import NodeContext
 
-JINJA = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 MAX_TEMPLATE_OUTPUT = 400_000
+
+
+@functools.cache
+def jinja_environment() -> SandboxedEnvironment:
+    """The one sandboxed environment; made on first use so `serve` starts without importing Jinja2."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 
 def compile_jinja(source: str) -> jinja2.Template:
     """Compile a Jinja2 template once (syntax errors are configuration errors)."""
+    import jinja2  # lazily, see jinja_environment
+
     try:
-        return JINJA.from_string(source)
+        return jinja_environment().from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise NodeConfigError(f"template syntax error: {exc}") from exc
 
@@ -58,6 +68,8 @@ class TemplateTransformNode(Node):
         return [s for _, s in self.bindings if s]
 
     def run_sync(self, ctx: NodeContext) -> NodeResult:
+        import jinja2  # already loaded by configure; lazily so that start-up does not import it
+
         pool = ctx.pool
         values = {name: (pool.get(selector) if selector else None) for name, selector in self.bindings}
         try:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from loomworks.providers.base import Credentials, EmbeddingResult, ModelInfo, WireAdapter
 from loomworks.providers.errors import CredentialsValidateFailedError, InvokeBadRequestError
-from loomworks.providers.local.minilm import MODEL_NAME, LocalModelUnavailableError, MiniLMEmbedder
+
+# The model module (numpy) is imported on first use: the runtime imports this adapter at start-up.
 
 
 class LocalAdapter(WireAdapter, wire="local"):
@@ -23,6 +24,8 @@ class LocalAdapter(WireAdapter, wire="local"):
         input_type: str = "document",  # noqa: ARG002 - the model embeds queries and documents alike
     ) -> EmbeddingResult:
         """Embed texts in a worker thread; the token count is the model's own (whole texts, specials included)."""
+        from loomworks.providers.local.minilm import MODEL_NAME, MiniLMEmbedder
+
         if model != MODEL_NAME:
             raise InvokeBadRequestError(f"[{self.provider}] Unknown local model {model!r}; there is {MODEL_NAME}.")
         embedder = MiniLMEmbedder.shared()
@@ -36,9 +39,11 @@ class LocalAdapter(WireAdapter, wire="local"):
 
     async def validate_credentials(self, credentials: Credentials, *, model_type: str, model: str | None) -> None:  # noqa: ARG002
         """There are no credentials; fail (with the reason) only when the model is not installed here."""
+        from loomworks.providers.local.minilm import MiniLMEmbedder
+
         reason = MiniLMEmbedder.shared().unavailable_reason()
         if reason is not None:
             raise CredentialsValidateFailedError(reason)
 
 
-__all__ = ["LocalAdapter", "LocalModelUnavailableError"]
+__all__ = ["LocalAdapter"]
