@@ -9,5 +9,5 @@ scripts/install-browser.sh
 .venv/bin/ruff check loomworks tests bench tools
 .venv/bin/lint-imports --no-cache >/dev/null
 .venv/bin/loomworks settings-doc --check
-(cd web && npm test --silent)
+(cd web && npm run lint --silent && npm test --silent)
 exec .venv/bin/pytest "$@"

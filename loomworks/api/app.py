@@ -43,6 +43,7 @@ from loomworks.services.scaling import job_queue_for, runs_jobs_in_process, shar
 from loomworks.services.speech import SpeechModels
 from loomworks.services.tools.port import RuntimeToolPort, build_tool_runtime
 from loomworks.services.tools.registry import ToolServices
+from loomworks.services.tools.registry import providers as builtin_providers
 from loomworks.services.tracing import TraceDispatcher
 from loomworks.services.workflow_engine import WorkflowEngineRunner
 from loomworks.services.workflow_ports import (
@@ -58,6 +59,15 @@ from loomworks.store.db import Database
 from loomworks.tasks.queue import JobQueue
 
 log = logging.getLogger("loomworks.server")
+SHUTDOWN_STEP_SECONDS = 20.0
+
+
+async def _bounded(step: str, work: Any) -> None:
+    """Await one shutdown step, giving up (with a log line) after `SHUTDOWN_STEP_SECONDS`."""
+    try:
+        await asyncio.wait_for(work, SHUTDOWN_STEP_SECONDS)
+    except TimeoutError:
+        log.error("shutdown step did not finish in time", extra={"step": step, "seconds": SHUTDOWN_STEP_SECONDS})
 
 
 def build_state(
@@ -151,6 +161,8 @@ def build_state(
     sandbox = Sandbox.from_settings(settings)
     state.extras["sandbox"] = sandbox
     # Tools (built-in, OpenAPI, MCP, workflow); workflow tools reach the run service built below.
+    # The DSL importer reports tools it cannot find; the built-in providers are always there.
+    state.extras["tool_providers"] = {provider.name for provider in builtin_providers()}
     state.extras["tools"] = build_tool_runtime(
         db=db,
         keyring=state.keyring,
@@ -223,12 +235,13 @@ def create_app(settings: Settings | None = None, *, state: ServerState | None = 
             sandbox_probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sandbox_probe
-        await jobs.stop()
-        await server_state.extras["background"].drain()
-        await server_state.extras["chat"].drain()
-        await server_state.extras["tracing"].stop()
-        await server_state.extras["runtime"].aclose()
-        await server_state.extras["http_client"].aclose()
+        # Each shutdown step is bounded: a step that cannot finish must not keep the process alive.
+        await _bounded("jobs", jobs.stop())
+        await _bounded("background runs", server_state.extras["background"].drain())
+        await _bounded("chat turns", server_state.extras["chat"].drain())
+        await _bounded("tracing", server_state.extras["tracing"].stop())
+        await _bounded("model runtime", server_state.extras["runtime"].aclose())
+        await _bounded("http client", server_state.extras["http_client"].aclose())
         server_state.db.dispose()
 
     app = FastAPI(

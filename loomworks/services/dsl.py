@@ -148,6 +148,11 @@ def _provider_name(value: Any) -> str:
     return str(value or "").rsplit("/", 1)[-1]
 
 
+def _has_tool(tool_providers: set[str], provider: Any) -> bool:
+    """Whether a DSL's tool provider is installed: bare names and Dify 1.x plugin ids (`langgenius/time/time`)."""
+    return isinstance(provider, str) and (provider in tool_providers or provider.rsplit("/", 1)[-1] in tool_providers)
+
+
 def analyse(session: Session, tenant_id: str, document: dict[str, Any], *, tool_providers: set[str]) -> list[str]:
     """What in the document cannot run in this workspace, each named."""
     warnings: list[str] = []
@@ -158,7 +163,11 @@ def analyse(session: Session, tenant_id: str, document: dict[str, Any], *, tool_
         if model.get("provider") and _provider_name(model.get("provider")) not in providers:
             warnings.append(f"Model provider '{model.get('provider')}' is not configured (model {model.get('name')}).")
         for tool in ((document.get("model_config") or {}).get("agent_mode") or {}).get("tools") or []:
-            if isinstance(tool, dict) and tool.get("provider_id") and tool.get("provider_id") not in tool_providers:
+            if (
+                isinstance(tool, dict)
+                and tool.get("provider_id")
+                and not _has_tool(tool_providers, tool["provider_id"])
+            ):
                 warnings.append(f"Tool '{tool.get('tool_name')}' of provider '{tool.get('provider_id')}' is missing.")
         return warnings
     for node in document["workflow"]["graph"].get("nodes") or []:
@@ -172,7 +181,7 @@ def analyse(session: Session, tenant_id: str, document: dict[str, Any], *, tool_
             warnings.append(f"Node '{title}': model provider '{model['provider']}' is not configured.")
         if kind == "tool":
             provider = data.get("provider_id") or data.get("provider_name")
-            if provider not in tool_providers:
+            if not _has_tool(tool_providers, provider):
                 warnings.append(f"Node '{title}': tool '{data.get('tool_name')}' of provider '{provider}' is missing.")
         if kind == "agent" and data.get("agent_strategy_provider_name"):
             warnings.append(

@@ -67,7 +67,7 @@ def test_overrides_overwrite_and_warnings(owner: Console) -> None:
     graph = {
         "nodes": [
             {"id": "1", "data": {"type": "start", "title": "Start", "variables": []}},
-            {"id": "2", "data": {"type": "tool", "title": "Search", "provider_id": "tavily", "tool_name": "search"}},
+            {"id": "2", "data": {"type": "tool", "title": "Search", "provider_id": "acme", "tool_name": "search"}},
             {"id": "3", "data": {"type": "llm", "title": "Think", "model": {"provider": "openai", "name": "gpt-4o"}}},
             {"id": "4", "data": {"type": "quantum-node", "title": "Odd", "strange_field": [1, 2]}},
         ],
@@ -90,7 +90,7 @@ def test_overrides_overwrite_and_warnings(owner: Console) -> None:
     result = _import(owner, content, name="Renamed")
     assert result["status"] == "completed-with-warnings"
     joined = " | ".join(result["warnings"])
-    assert "tavily" in joined
+    assert "acme" in joined  # not a provider we ship (tavily now is one)
     assert "openai" in joined
     assert "quantum-node" in joined
     assert owner.get(f"/apps/{result['app_id']}").json()["name"] == "Renamed"

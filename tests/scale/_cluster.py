@@ -179,6 +179,7 @@ class StreamResult:
     last_id: str | None = None
     events: list[str] = field(default_factory=list)
     resumed: int = 0
+    failovers: int = 0  # POSTs refused by a dead API process and sent to another one
     detail: str = ""
 
 
@@ -219,17 +220,24 @@ async def stream_turn(
     result = StreamResult(index=index, query=query)
     headers = {"Authorization": f"Bearer {key}"}
     body = {"query": query, "inputs": {}, "user": f"user-{index}", "response_mode": "streaming"}
-    base = bases[index % len(bases)]
-    try:
-        async with client.stream("POST", f"{base}/v1/chat-messages", json=body, headers=headers) as response:
-            if response.status_code != 200:
-                result.outcome, result.detail = "error_event", f"HTTP {response.status_code}"
-                return result
-            result.task_id = response.headers.get("X-Task-Id")
-            if await _read_sse(response, result):
-                return result
-    except httpx.TransportError as exc:
-        result.detail = f"{type(exc).__name__}"
+    for attempt in range(len(bases)):
+        base = bases[(index + attempt) % len(bases)]
+        try:
+            async with client.stream("POST", f"{base}/v1/chat-messages", json=body, headers=headers) as response:
+                if response.status_code != 200:
+                    result.outcome, result.detail = "error_event", f"HTTP {response.status_code}"
+                    return result
+                result.task_id = response.headers.get("X-Task-Id")
+                if await _read_sse(response, result):
+                    return result
+            break
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Nothing was sent: like a load balancer, try the next API process (no duplicate run possible).
+            result.detail = f"{type(exc).__name__}"
+            result.failovers += 1
+        except httpx.TransportError as exc:
+            result.detail = f"{type(exc).__name__}"
+            break
     for attempt in range(resume_tries):
         if result.task_id is None:
             break  # nothing to resume: the request itself failed

@@ -4,7 +4,9 @@ Streamed chat turns run on the workers (`run_in_worker`) and reach the clients t
 event bus, across both API processes. Mid-load one worker and one API process are killed and Redis
 is restarted (without persistence). Every request must complete or end with a clear error, every
 stream that got an answer must end with its final event, and no message may be duplicated or lost.
-`LOOMWORKS_SCALE_TURNS=500` runs the bench-sized load.
+500 concurrent streamed turns by default (the issue's load; ~1 min here); `LOOMWORKS_SCALE_TURNS`
+overrides it. A POST refused by the dead API process (nothing was sent) goes to the other one, as a
+load balancer would, so the only turns allowed to fail outright are those cut off in flight.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from tests.scale._services import RedisServer, pg_database, redis_server
 
 pytestmark = pytest.mark.integration
 
-TURNS = int(os.environ.get("LOOMWORKS_SCALE_TURNS", "100"))
+TURNS = int(os.environ.get("LOOMWORKS_SCALE_TURNS", "500"))
 WORDS = " ".join(f"w{n}" for n in range(12))  # ~14 streamed chunks, 10 ms apart
 
 
@@ -75,13 +77,21 @@ def test_scaled_setup_survives_a_dead_worker_a_dead_api_and_a_redis_restart(tmp_
             results = asyncio.run(drive(cluster, redis_srv, [api_a.url, api_b.url], key))
 
             outcomes = Counter(r.outcome for r in results)
+            cut_off = Counter(
+                (r.detail, "with task id" if r.task_id else "no task id")
+                for r in results
+                if r.outcome == "transport_error"
+            )
             assert outcomes["pending"] == 0
-            assert outcomes["completed"] >= TURNS * 0.6, (
+            assert outcomes["completed"] >= TURNS * 0.7, (
                 outcomes,
                 [(r.index, r.detail, r.resumed, r.last_id, r.events[-2:]) for r in results if r.outcome != "completed"][
                     :12
                 ],
             )
+            # A stream the client knew the task id of is always resumed to its end; the only turns
+            # lost outright are POSTs cut off in flight by the killed API process.
+            assert not [r for r in results if r.outcome == "transport_error" and r.task_id], cut_off
             for result in results:
                 if result.outcome != "transport_error":
                     # Every stream that got going ends with its final event, and nothing after it.
@@ -117,7 +127,8 @@ def test_scaled_setup_survives_a_dead_worker_a_dead_api_and_a_redis_restart(tmp_
             assert set(saved) <= {r.query for r in results}
             print(  # noqa: T201 - the summary is the point of a `-s` run
                 f"\n{TURNS} turns: {dict(outcomes)}, resumed {sum(r.resumed > 0 for r in results)}, "
-                f"{len(rows)} messages, {time.monotonic() - started:.1f} s"
+                f"failed over {sum(r.failovers > 0 for r in results)}, "
+                f"{len(rows)} messages, {time.monotonic() - started:.1f} s; cut off: {dict(cut_off)}"
             )
         finally:
             cluster.stop()

@@ -16,6 +16,7 @@ from loomworks.api.console import (
     logs,
     model_providers,
     setup,
+    templates,
     tools,
     tracing,
     ui_support,
@@ -45,5 +46,6 @@ for module in (
     files,
     ui_support,
     datasets,
+    templates,
 ):
     router.include_router(module.router)

@@ -16,7 +16,8 @@ async function passport(code: string, renew: boolean): Promise<string> {
   return body.access_token;
 }
 
-/** Send a web-app request for the app behind `code`; returns the raw (successful) response. */
+/** Send a web-app request for the app behind `code`; returns the raw (successful) response.
+ * A `FormData` body goes out as multipart (uploads, recordings); anything else as JSON. */
 export async function webFetch(
   code: string,
   method: Method,
@@ -26,15 +27,17 @@ export async function webFetch(
 ): Promise<Response> {
   const attempt = async (renew: boolean) => {
     const token = await passport(code, renew);
+    const multipart = body instanceof FormData;
     return fetch(url, {
       method: method.toUpperCase(),
       headers: {
         Accept: "application/json",
         Authorization: `Bearer ${token}`,
         "X-App-Code": code,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        // The browser sets the multipart boundary itself.
+        ...(body === undefined || multipart ? {} : { "Content-Type": "application/json" }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : multipart ? body : JSON.stringify(body),
       signal,
     });
   };

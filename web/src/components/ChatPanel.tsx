@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/client";
 import type { Citation } from "../api/models";
+import { recorderMime, recordingName, type UploadedFile } from "../lib/chatMedia";
 import { readEvents, type StreamEvent } from "../lib/sse";
 import { Citations } from "./Citations";
 import { Markdown } from "./Markdown";
@@ -15,11 +16,13 @@ export interface ChatTurn {
   done: boolean;
   citations: Citation[];
   feedback?: "like" | "dislike" | null;
+  /** Names of the images sent with the query. */
+  files?: string[];
 }
 
 export interface ChatPanelProps {
   /** Start one streaming turn; resolves to the event-stream response. */
-  send: (query: string, conversationId: string | null, signal: AbortSignal) => Promise<Response>;
+  send: (query: string, conversationId: string | null, signal: AbortSignal, files: UploadedFile[]) => Promise<Response>;
   conversationId: string | null;
   onConversation: (id: string) => void;
   history?: ChatTurn[];
@@ -33,6 +36,18 @@ export interface ChatPanelProps {
   followUps?: (messageId: string) => Promise<string[]>;
   onTurnDone?: () => void;
   placeholder?: string;
+  /** Upload one image for the next message; set only where the app allows image upload. */
+  uploadImage?: (file: File) => Promise<UploadedFile>;
+  /** How many images one message may carry. */
+  imageLimit?: number;
+  /** Turn a recording into text; set only where speech to text is enabled. */
+  transcribe?: (audio: Blob, filename: string) => Promise<string>;
+  /** The spoken audio of an answer; set only where text to speech is enabled. */
+  speak?: (messageId: string, text: string) => Promise<Blob>;
+}
+
+function problemText(error: unknown, fallback: string): string {
+  return error instanceof ApiError ? `${error.message} (${error.code} · ${error.status})` : error instanceof Error && error.message ? error.message : fallback;
 }
 
 let counter = 0;
@@ -48,16 +63,29 @@ export function ChatPanel(props: ChatPanelProps) {
   const abort = useRef<AbortController | null>(null);
   const task = useRef<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
+  const [attached, setAttached] = useState<UploadedFile[]>([]);
+  const [uploading, setUploading] = useState(false);
+  const [recording, setRecording] = useState(false);
+  const [transcribing, setTranscribing] = useState(false);
+  const recorder = useRef<MediaRecorder | null>(null);
+  const picker = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     setTurns(props.history ?? []);
   }, [props.history]);
 
   useEffect(() => {
-    scroller.current?.scrollTo({ top: scroller.current.scrollHeight });
+    // `scrollTo` is missing where there is no layout (jsdom), so it is optional here.
+    scroller.current?.scrollTo?.({ top: scroller.current.scrollHeight });
   }, [turns]);
 
-  useEffect(() => () => abort.current?.abort(), []);
+  useEffect(
+    () => () => {
+      abort.current?.abort();
+      recorder.current?.stop();
+    },
+    [],
+  );
 
   const update = (key: string, change: (turn: ChatTurn) => ChatTurn) =>
     setTurns((all) => all.map((turn) => (turn.key === key ? change(turn) : turn)));
@@ -69,15 +97,17 @@ export function ChatPanel(props: ChatPanelProps) {
     setNotice(problem);
     if (problem) return;
     const key = `turn-${++counter}`;
-    setTurns((all) => [...all, { key, query: text, answer: "", done: false, citations: [] }]);
+    const files = attached;
+    setTurns((all) => [...all, { key, query: text, answer: "", done: false, citations: [], files: files.map((f) => f.name) }]);
     setDraft("");
+    setAttached([]);
     setFollowUps([]);
     setBusy(true);
     const controller = new AbortController();
     abort.current = controller;
     let messageId: string | undefined;
     try {
-      const response = await props.send(text, props.conversationId, controller.signal);
+      const response = await props.send(text, props.conversationId, controller.signal, files);
       await readEvents(response, (event: StreamEvent) => {
         if (typeof event.task_id === "string") task.current = event.task_id;
         if (typeof event.conversation_id === "string" && event.conversation_id && event.conversation_id !== props.conversationId) {
@@ -131,6 +161,71 @@ export function ChatPanel(props: ChatPanelProps) {
     update(turn.key, (x) => ({ ...x, feedback: next }));
   };
 
+  const attach = async (list: FileList | null) => {
+    if (!list || !props.uploadImage) return;
+    const room = Math.max(0, (props.imageLimit ?? 1) - attached.length);
+    setUploading(true);
+    setNotice(null);
+    try {
+      for (const file of Array.from(list).slice(0, room)) {
+        const uploaded = await props.uploadImage(file);
+        setAttached((all) => [...all, uploaded]);
+      }
+    } catch (error) {
+      setNotice(problemText(error, t("errors.network")));
+    } finally {
+      setUploading(false);
+      if (picker.current) picker.current.value = "";
+    }
+  };
+
+  const record = async () => {
+    if (recorder.current) {
+      recorder.current.stop();
+      return;
+    }
+    const transcribe = props.transcribe;
+    if (!transcribe) return;
+    setNotice(null);
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const mime = recorderMime((m) => MediaRecorder.isTypeSupported(m));
+      const rec = new MediaRecorder(stream, mime ? { mimeType: mime } : undefined);
+      const chunks: Blob[] = [];
+      rec.ondataavailable = (event) => {
+        if (event.data.size > 0) chunks.push(event.data);
+      };
+      rec.onstop = () => {
+        stream.getTracks().forEach((track) => track.stop());
+        recorder.current = null;
+        setRecording(false);
+        const type = rec.mimeType || mime || "audio/webm";
+        setTranscribing(true);
+        transcribe(new Blob(chunks, { type }), recordingName(type))
+          .then((text) => setDraft((current) => (current.trim() ? `${current} ${text}` : text)))
+          .catch((error: unknown) => setNotice(problemText(error, t("errors.network"))))
+          .finally(() => setTranscribing(false));
+      };
+      recorder.current = rec;
+      rec.start();
+      setRecording(true);
+    } catch (error) {
+      setNotice(problemText(error, t("errors.generic")));
+    }
+  };
+
+  const play = async (turn: ChatTurn) => {
+    if (!turn.messageId || !props.speak) return;
+    try {
+      const url = URL.createObjectURL(await props.speak(turn.messageId, turn.answer));
+      const audio = new Audio(url);
+      audio.onended = () => URL.revokeObjectURL(url);
+      await audio.play();
+    } catch (error) {
+      setNotice(problemText(error, t("errors.network")));
+    }
+  };
+
   const onKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
@@ -154,7 +249,10 @@ export function ChatPanel(props: ChatPanelProps) {
         {turns.map((turn) => (
           <div key={turn.key} className="stack">
             <div className="msg msg-user">
-              <div className="bubble">{turn.query}</div>
+              <div className="bubble">
+                {turn.query}
+                {turn.files?.length ? <div className="muted small">📎 {turn.files.join(", ")}</div> : null}
+              </div>
             </div>
             <div className="msg msg-bot">
               <div>
@@ -167,24 +265,33 @@ export function ChatPanel(props: ChatPanelProps) {
                   {!turn.answer && !turn.error && !turn.done ? <span className="muted">{t("chat.thinking")}</span> : null}
                 </div>
                 {props.showCitations && turn.citations.length > 0 ? <Citations citations={turn.citations} /> : null}
-                {turn.done && turn.messageId && props.onFeedback ? (
+                {turn.done && turn.messageId && (props.onFeedback || props.speak) ? (
                   <div className="msg-actions">
-                    <button
-                      type="button"
-                      className={turn.feedback === "like" ? "on" : ""}
-                      aria-label={t("chat.like")}
-                      onClick={() => void rate(turn, "like")}
-                    >
-                      <svg width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true"><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 013 3v4h5.5a2 2 0 012 2.3l-1.4 8A2 2 0 0118.1 21H7" /></svg>
-                    </button>
-                    <button
-                      type="button"
-                      className={turn.feedback === "dislike" ? "on" : ""}
-                      aria-label={t("chat.dislike")}
-                      onClick={() => void rate(turn, "dislike")}
-                    >
-                      <svg width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true" style={{ transform: "rotate(180deg)" }}><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 013 3v4h5.5a2 2 0 012 2.3l-1.4 8A2 2 0 0118.1 21H7" /></svg>
-                    </button>
+                    {props.speak && turn.answer ? (
+                      <button type="button" aria-label={t("chat.play")} data-testid="chat-play" onClick={() => void play(turn)}>
+                        🔊
+                      </button>
+                    ) : null}
+                    {props.onFeedback ? (
+                      <>
+                        <button
+                          type="button"
+                          className={turn.feedback === "like" ? "on" : ""}
+                          aria-label={t("chat.like")}
+                          onClick={() => void rate(turn, "like")}
+                        >
+                          <svg width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true"><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 013 3v4h5.5a2 2 0 012 2.3l-1.4 8A2 2 0 0118.1 21H7" /></svg>
+                        </button>
+                        <button
+                          type="button"
+                          className={turn.feedback === "dislike" ? "on" : ""}
+                          aria-label={t("chat.dislike")}
+                          onClick={() => void rate(turn, "dislike")}
+                        >
+                          <svg width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true" style={{ transform: "rotate(180deg)" }}><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 013 3v4h5.5a2 2 0 012 2.3l-1.4 8A2 2 0 0118.1 21H7" /></svg>
+                        </button>
+                      </>
+                    ) : null}
                   </div>
                 ) : null}
               </div>
@@ -206,7 +313,54 @@ export function ChatPanel(props: ChatPanelProps) {
           {notice}
         </div>
       ) : null}
+      {attached.length > 0 || uploading ? (
+        <div className="row wrap" data-testid="chat-attachments" style={{ margin: "0 12px", gap: 6 }}>
+          {attached.map((file) => (
+            <span key={file.id} className="badge">
+              📎 {file.name}{" "}
+              <button
+                type="button"
+                className="btn btn-ghost btn-small"
+                aria-label={t("chat.removeFile", { name: file.name })}
+                onClick={() => setAttached((all) => all.filter((f) => f.id !== file.id))}
+              >
+                ×
+              </button>
+            </span>
+          ))}
+          {uploading ? <span className="muted small">{t("chat.uploading")}</span> : null}
+        </div>
+      ) : null}
       <div className="chat-input">
+        {props.uploadImage ? (
+          <>
+            <input ref={picker} type="file" accept="image/*" multiple hidden data-testid="chat-file" onChange={(e) => void attach(e.target.files)} />
+            <button
+              type="button"
+              className="btn"
+              aria-label={t("chat.attach")}
+              title={t("chat.attach")}
+              data-testid="chat-attach"
+              disabled={busy || uploading || attached.length >= (props.imageLimit ?? 1)}
+              onClick={() => picker.current?.click()}
+            >
+              📎
+            </button>
+          </>
+        ) : null}
+        {props.transcribe ? (
+          <button
+            type="button"
+            className={recording ? "btn btn-danger" : "btn"}
+            aria-label={recording ? t("chat.stopRecording") : t("chat.record")}
+            title={transcribing ? t("chat.transcribing") : recording ? t("chat.stopRecording") : t("chat.record")}
+            data-testid="chat-mic"
+            disabled={busy || transcribing}
+            onClick={() => void record()}
+          >
+            {transcribing ? "…" : recording ? "⏹" : "🎤"}
+          </button>
+        ) : null}
         <textarea
           value={draft}
           rows={1}

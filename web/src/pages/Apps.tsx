@@ -168,7 +168,13 @@ export function AppsPage() {
           ))}
         </div>
       )}
-      {creating ? <CreateAppModal onClose={() => setCreating(false)} onCreated={(app) => navigate(appHome(app))} /> : null}
+      {creating ? (
+        <CreateAppModal
+          onClose={() => setCreating(false)}
+          onCreated={(app) => navigate(appHome(app))}
+          onImported={(r) => navigate(appHome({ id: r.app_id ?? "", mode: r.app_mode }), { state: { warnings: r.warnings ?? [] } })}
+        />
+      ) : null}
       {importing ? <ImportModal onClose={() => setImporting(false)} onImported={(r) => navigate(appHome({ id: r.app_id ?? "", mode: r.app_mode }), { state: { warnings: r.warnings ?? [] } })} /> : null}
       {deleting ? (
         <Modal
@@ -192,8 +198,87 @@ export function AppsPage() {
   );
 }
 
-function CreateAppModal({ onClose, onCreated }: { onClose: () => void; onCreated: (app: AppDetail) => void }) {
+export interface AppTemplate {
+  id: string;
+  name: string;
+  description: string;
+  mode: AppMode;
+  icon: string | null;
+  icon_background?: string | null;
+}
+
+/** The shipped template gallery: choosing one imports its DSL as a new app. */
+function TemplateGallery({ onImported }: { onImported: (result: ImportResult) => void }) {
   const { t } = useTranslation();
+  const [templates, setTemplates] = useState<AppTemplate[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ data: AppTemplate[] }>("get", "/console/api/app-templates").then(
+      (r) => setTemplates(r.data),
+      (e: unknown) => setError(e),
+    );
+  }, []);
+  const use = async (template: AppTemplate) => {
+    setBusy(template.id);
+    setError(null);
+    try {
+      const detail = await api<{ yaml_content: string }>("get", "/console/api/app-templates/{template_id}", {
+        path: { template_id: template.id },
+      });
+      const result = await api<ImportResult>("post", "/console/api/apps/imports", {
+        body: { mode: "yaml-content", yaml_content: detail.yaml_content },
+      });
+      if (result.status === "failed") setError(new Error(result.error ?? "import failed"));
+      else onImported(result);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <div>
+      <p className="muted">{t("createApp.templateHint")}</p>
+      <ErrorBox error={error} />
+      {templates === null ? (
+        error ? null : <Loading />
+      ) : (
+        <div className="mode-grid" data-testid="template-gallery">
+          {templates.map((template) => (
+            <button
+              key={template.id}
+              type="button"
+              className="mode-option"
+              data-template={template.id}
+              disabled={busy !== null}
+              aria-label={`${t("createApp.useTemplate")}: ${template.name}`}
+              onClick={() => void use(template)}
+            >
+              <strong>
+                <AppIcon app={{ icon: template.icon, icon_background: template.icon_background ?? null, mode: template.mode }} /> {template.name}
+              </strong>
+              <span className="muted small">{t(`modes.${template.mode}`)}</span>
+              <span>{template.description}</span>
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function CreateAppModal({
+  onClose,
+  onCreated,
+  onImported,
+}: {
+  onClose: () => void;
+  onCreated: (app: AppDetail) => void;
+  onImported: (result: ImportResult) => void;
+}) {
+  const { t } = useTranslation();
+  const [source, setSource] = useState<"blank" | "template">("blank");
   const [mode, setMode] = useState<AppMode>("chat");
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
@@ -223,13 +308,24 @@ function CreateAppModal({ onClose, onCreated }: { onClose: () => void; onCreated
           <button type="button" className="btn" onClick={onClose}>
             {t("common.cancel")}
           </button>
-          <button type="button" className="btn btn-primary" data-testid="create-submit" disabled={busy || !name.trim()} onClick={() => void submit()}>
-            {t("createApp.submit")}
-          </button>
+          {source === "blank" ? (
+            <button type="button" className="btn btn-primary" data-testid="create-submit" disabled={busy || !name.trim()} onClick={() => void submit()}>
+              {t("createApp.submit")}
+            </button>
+          ) : null}
         </>
       }
     >
-      <div className="field">
+      <div className="segmented" style={{ marginBottom: 12 }}>
+        <button type="button" className={source === "blank" ? "active" : ""} onClick={() => setSource("blank")}>
+          {t("createApp.blank")}
+        </button>
+        <button type="button" data-testid="create-from-template" className={source === "template" ? "active" : ""} onClick={() => setSource("template")}>
+          {t("createApp.fromTemplate")}
+        </button>
+      </div>
+      {source === "template" ? <TemplateGallery onImported={onImported} /> : null}
+      <div className="field" hidden={source !== "blank"}>
         <label>{t("createApp.mode")}</label>
         <div className="mode-grid" role="radiogroup" aria-label={t("createApp.mode")}>
           {APP_MODES.map((m) => (
@@ -251,13 +347,17 @@ function CreateAppModal({ onClose, onCreated }: { onClose: () => void; onCreated
         </div>
         {fieldMessage(error, "mode") ? <p className="field-error">{fieldMessage(error, "mode")}</p> : null}
       </div>
-      <Field id="app-name" label={t("createApp.name")} error={fieldMessage(error, "name")}>
-        <input id="app-name" type="text" autoFocus placeholder={t("createApp.namePlaceholder")} value={name} onChange={(e) => setName(e.target.value)} />
-      </Field>
-      <Field id="app-description" label={t("createApp.description")} error={fieldMessage(error, "description")}>
-        <textarea id="app-description" value={description} onChange={(e) => setDescription(e.target.value)} />
-      </Field>
-      <FormAlert error={error} />
+      {source === "blank" ? (
+        <>
+          <Field id="app-name" label={t("createApp.name")} error={fieldMessage(error, "name")}>
+            <input id="app-name" type="text" autoFocus placeholder={t("createApp.namePlaceholder")} value={name} onChange={(e) => setName(e.target.value)} />
+          </Field>
+          <Field id="app-description" label={t("createApp.description")} error={fieldMessage(error, "description")}>
+            <textarea id="app-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+          </Field>
+          <FormAlert error={error} />
+        </>
+      ) : null}
     </Modal>
   );
 }

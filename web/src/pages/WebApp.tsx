@@ -8,6 +8,7 @@ import { InputsForm, missingInputs } from "../components/InputsForm";
 import { LanguageSwitch } from "../components/LanguageSwitch";
 import { Markdown } from "../components/Markdown";
 import { ErrorBox, Loading } from "../components/ui";
+import { chatMedia, messageFiles, type MediaParameters, type UploadedFile } from "../lib/chatMedia";
 import { readEvents } from "../lib/sse";
 import { BatchRun } from "./BatchRun";
 
@@ -111,6 +112,13 @@ export function WebChatPage() {
   }
   if (!site || !params) return <Loading />;
   const form = params.user_input_form ?? [];
+  const media = chatMedia(params as MediaParameters);
+  // Uploads and recordings go through the web-app routes with this visitor's passport.
+  const postForm = (url: string, file: Blob, name: string) => {
+    const body = new FormData();
+    body.append("file", file, name);
+    return webFetch(code, "post", url, body);
+  };
   return (
     <div className="webapp" data-testid="webapp-chat">
       <aside className="webapp-side">
@@ -185,8 +193,28 @@ export function WebChatPage() {
               const missing = current === null ? missingInputs(form, inputs) : [];
               return missing.length ? t("chat.missingInputs", { names: missing.join(", ") }) : null;
             }}
-            send={(query, conversationId, signal) =>
-              webFetch(code, "post", "/api/chat-messages", { query, inputs, conversation_id: conversationId ?? "", response_mode: "streaming" }, signal)
+            send={(query, conversationId, signal, files) =>
+              webFetch(
+                code,
+                "post",
+                "/api/chat-messages",
+                { query, inputs, conversation_id: conversationId ?? "", response_mode: "streaming", files: messageFiles(files) },
+                signal,
+              )
+            }
+            imageLimit={media.imageLimit}
+            uploadImage={
+              media.imageLimit > 0 ? async (file) => (await (await postForm("/api/files/upload", file, file.name)).json()) as UploadedFile : undefined
+            }
+            transcribe={
+              media.speechToText
+                ? async (audio, name) => ((await (await postForm("/api/audio-to-text", audio, name)).json()) as { text: string }).text
+                : undefined
+            }
+            speak={
+              media.textToSpeech
+                ? async (messageId, text) => (await webFetch(code, "post", "/api/text-to-audio", { message_id: messageId, text })).blob()
+                : undefined
             }
             onStop={(taskId) => void webFetch(code, "post", `/api/chat-messages/${taskId}/stop`, {}).catch(() => undefined)}
             onFeedback={async (messageId, rating) => {

@@ -192,6 +192,16 @@ function ApiProviderModal({ provider, onClose, onSaved }: { provider: ToolProvid
   const [key, setKey] = useState("");
   const [error, setError] = useState<FormError | null>(null);
   const [testing, setTesting] = useState<Operation | null>(null);
+  const credentials = (): Record<string, string> => (authType === "none" ? { auth_type: "none" } : { auth_type: authType, api_key_header: header, api_key_value: key });
+  const parse = async (text = schema) => {
+    setError(null);
+    try {
+      setOperations((await api<{ parameters_schema: Operation[] }>("post", "/console/api/workspaces/current/tool-provider/api/schema", { body: { schema: text } as never })).parameters_schema);
+    } catch (e) {
+      setOperations(null);
+      setError(toFormError(e, t, ["schema"]));
+    }
+  };
   useEffect(() => {
     if (!provider) return;
     api<{ schema: string; credentials: Record<string, string> }>("get", "/console/api/workspaces/current/tool-provider/api/get", { query: { provider: provider.name } })
@@ -205,16 +215,6 @@ function ApiProviderModal({ provider, onClose, onSaved }: { provider: ToolProvid
       .catch((e: unknown) => setError(toFormError(e, t)));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [provider?.name]);
-  const credentials = (): Record<string, string> => (authType === "none" ? { auth_type: "none" } : { auth_type: authType, api_key_header: header, api_key_value: key });
-  const parse = async (text = schema) => {
-    setError(null);
-    try {
-      setOperations((await api<{ parameters_schema: Operation[] }>("post", "/console/api/workspaces/current/tool-provider/api/schema", { body: { schema: text } as never })).parameters_schema);
-    } catch (e) {
-      setOperations(null);
-      setError(toFormError(e, t, ["schema"]));
-    }
-  };
   const fetchUrl = async () => {
     setError(null);
     try {
