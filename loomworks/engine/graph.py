@@ -424,7 +424,10 @@ def _check_references(graph: Graph, problems: list[Problem]) -> None:
             continue
         allowed = set(upstream[node.id])
         parent = node.parent_id
-        while parent is not None:
+        seen: set[str] = set()
+        # A crafted DSL may make containers each other's parents: walk each ancestor once.
+        while parent is not None and parent not in seen and parent in graph.nodes:
+            seen.add(parent)
             allowed.add(parent)
             allowed |= upstream.get(parent, set())
             parent = graph.nodes[parent].parent_id
@@ -488,6 +491,8 @@ def _plan_streams(graph: Graph, root: Subgraph) -> None:
 def _outermost(graph: Graph, node_id: str, level: str | None) -> str | None:
     """The container directly inside `level` that holds `node_id` (None when it is at `level`)."""
     parent = graph.nodes[node_id].parent_id
-    while parent is not None and parent != level:
+    seen: set[str] = set()
+    while parent is not None and parent != level and parent not in seen and parent in graph.nodes:
+        seen.add(parent)
         node_id, parent = parent, graph.nodes[parent].parent_id
     return node_id if parent == level and node_id in graph.subgraphs else None

@@ -227,3 +227,17 @@ def test_validation_never_crashes(raw: Any, mode: str) -> None:
     assert not [p for p in problems if "cannot be read" in p.message], problems
     if not [p for p in problems if p.severity == "error"]:
         compile_graph(raw, mode=mode)
+
+
+def test_containers_that_are_each_others_parents_do_not_hang_validation() -> None:
+    """Found by the Hypothesis test above in CI: a parent cycle made the reference check loop forever."""
+    raw = {
+        "nodes": [
+            {"id": "start", "data": {"type": "start", "variables": []}},
+            {"id": "a", "parentId": "b", "data": {"type": "iteration", "iterator_selector": ["start", "x"]}},
+            {"id": "b", "parentId": "a", "data": {"type": "iteration", "iterator_selector": ["a", "item"]}},
+        ],
+        "edges": [],
+    }
+    problems = validate_graph(raw, mode="workflow")
+    assert problems
