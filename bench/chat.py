@@ -14,7 +14,10 @@ fake, creates a chat app and an API key through the console API, then measures:
    nor the client library eats the two cores); turns/s, p50/p99, CPU per turn, and the server's
    RSS idle (after start-up), warm (after 100 turns) and after all the turns;
 3. overload: `--overload N` connections each send one blocking turn at the same moment; every one
-   must get its answer or a fast 429/503, never wait in an unbounded queue;
+   must get its answer or a fast 429/503, never wait in an unbounded queue. `--max-blocking K` starts
+   the server with `LOOMWORKS_CHAT_MAX_BLOCKING_TURNS=K` (default 256); `--turns 0 --max-blocking 0
+   --overload N` refuses every one of them, which shows the floor that connecting N clients at once
+   sets on this machine;
 4. concurrent streams: N clients each open a streaming chat turn at once, answered by a second
    fake that paces its chunks (50 ms apart, through a custom OpenAI-compatible model); counts the
    streams that end with `message_end`, and why the others did not.
@@ -372,6 +375,8 @@ async def main(args: argparse.Namespace) -> None:
     data = tempfile.mkdtemp(prefix="loomworks-bench-")
     fake_port, slow_port, instant_port, port = free_port(), free_port(), free_port(), free_port()
     env = {**os.environ, "LOOMWORKS_LOG_LEVEL": "WARNING"}
+    if args.max_blocking is not None:
+        env["LOOMWORKS_CHAT_MAX_BLOCKING_TURNS"] = str(args.max_blocking)
     fake_proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.openai", "--port", str(fake_port)], cwd=ROOT)
     slow_proc = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.openai", "--port", str(slow_port), "--chunk-delay", "0.05"], cwd=ROOT
@@ -395,7 +400,8 @@ async def main(args: argparse.Namespace) -> None:
             idle = rss_mb(serve.pid)
             key = await prepare(client, base, fake)
             print(f"memory      : RSS idle {idle:.0f} MB (after start-up)")
-            await blocking(client, base, fake, key, args.turns, serve.pid)
+            if args.turns:
+                await blocking(client, base, fake, key, args.turns, serve.pid)
             instant_key = await instant_app(client, base, instant)
             slow_key = await slow_app(client, base, slow) if args.streams else ""
         if args.throughput_turns:
@@ -421,5 +427,6 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--throughput-turns", type=int, default=0)
     parser.add_argument("--overload", type=int, default=0)
+    parser.add_argument("--max-blocking", type=int, default=None, help="the server's blocking-turn limit")
     parser.add_argument("--streams", type=int, default=0)
     asyncio.run(main(parser.parse_args()))

@@ -22,6 +22,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # `import httpx` also imports its command-line client (click, rich, pygments: ~3 MB of a server's
+    # memory) whenever those happen to be installed; the server never runs it. A None entry makes
+    # that one import fail, which httpx expects (the CLI is an optional extra).
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
     import uvicorn
 
     from loomworks.api.app import create_app
@@ -112,6 +116,14 @@ def _migrate_data(args: argparse.Namespace) -> int:
         target_storage = None  # same directory: nothing to copy
     else:
         target_storage = storage_for(target_settings)
+    # The target's vectors: pgvector when LOOMWORKS_VECTOR_STORE=pgvector (LOOMWORKS_PGVECTOR_URL, else --to).
+    target_vectors = None
+    if target_settings.vector_store == "pgvector":
+        from loomworks.rag.index.pgvector import PgVectorIndex
+
+        target_vectors = PgVectorIndex(
+            target_settings.resolved_pgvector_url or target_url, hnsw_min_rows=target_settings.pgvector_hnsw_min_rows
+        )
     source = Database(source_settings.resolved_database_url)
     target = Database(target_url)
     try:
@@ -122,6 +134,7 @@ def _migrate_data(args: argparse.Namespace) -> int:
             target_storage=target_storage,
             source_data_dir=source_settings.data_dir,
             target_data_dir=args.target_data_dir,
+            target_vectors=target_vectors,
             force=args.force,
         )
     except TargetNotEmptyError as exc:
@@ -130,6 +143,11 @@ def _migrate_data(args: argparse.Namespace) -> int:
     finally:
         source.dispose()
         target.dispose()
+        if target_vectors is not None:
+            target_vectors.close()
+        close = getattr(target_storage, "close", None)  # S3Storage holds an HTTP connection pool
+        if close is not None:
+            close()
     print(f"copied {report.summary()}")  # noqa: T201
     return 0
 
@@ -289,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
     worker.set_defaults(func=_worker)
 
-    migrate_data = commands.add_parser("migrate-data", help="copy an embedded install into PostgreSQL (and S3)")
+    migrate_data = commands.add_parser("migrate-data", help="copy an embedded install to PostgreSQL, pgvector, S3")
     migrate_data.add_argument("--to", required=True, help="target database URL, postgresql://user@host/db")
     migrate_data.add_argument("--data-dir", type=Path, help="the embedded install's data directory (default ./data)")
     migrate_data.add_argument("--target-data-dir", type=Path, help="data directory of the scaled install")

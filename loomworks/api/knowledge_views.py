@@ -1,12 +1,14 @@
-"""JSON shapes of datasets, documents and segments (Dify's field names), shared by /v1 and the console."""
+"""JSON shapes of datasets, documents, segments and retrieval results (Dify's field names), shared by /v1
+and the console."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from loomworks.core.clock import to_timestamp
-from loomworks.services.knowledge import datasets, documents
-from loomworks.store.tables import ChildChunk, Dataset, Document, Segment
+from loomworks.services import message_files
+from loomworks.services.knowledge import datasets, documents, external, metadata, retrieval, tags
+from loomworks.store.tables import ChildChunk, Dataset, Document, Segment, UploadFile
 
 
 def dataset_public(dataset: Dataset, stats: datasets.DatasetStats | None = None) -> dict[str, Any]:
@@ -129,4 +131,113 @@ def segment_public(segment: Segment, children: list[ChildChunk] | None = None) -
         "error": segment.error,
         "stopped_at": to_timestamp(segment.stopped_at),
         "child_chunks": [child_public(c) for c in children or []],
+    }
+
+
+def children_page(rows: list[Any], total: int, page: int, limit: int) -> dict[str, Any]:
+    return {
+        "data": [child_public(c) for c in rows],
+        "total": total,
+        "total_pages": (total + limit - 1) // limit,
+        "page": page,
+        "limit": limit,
+    }
+
+
+def datasets_public(session: Any, items: list[Dataset]) -> list[dict[str, Any]]:
+    """Datasets as Dify lists them, with their counts, tags, metadata fields and the apps using them."""
+    ids = [d.id for d in items]
+    stats = datasets.stats(session, dataset_ids=ids)
+    bound = tags.tags_of(session, ids)
+    fields = metadata.dataset_fields(session, ids)
+    using = datasets.using_apps(session, tenant_id=items[0].tenant_id, dataset_ids=ids) if items else {}
+    out = []
+    for d in items:
+        body = dataset_public(d, stats[d.id])
+        body.update(tags=bound[d.id], doc_metadata=fields[d.id], app_count=len(using[d.id]))
+        out.append(body)
+    return out
+
+
+def documents_public(session: Any, dataset: Dataset, rows: list[Document]) -> list[dict[str, Any]]:
+    """Documents with `doc_metadata` as Dify 1.x shows it: `[{id, name, type, value}]`."""
+    details = metadata.documents_details(session, dataset, rows)
+    return [{**document_public(d), "doc_metadata": details[d.id]} for d in rows]
+
+
+def document_detail(session: Any, dataset: Dataset, document: Document, shown: str) -> dict[str, Any]:
+    """`GET …/documents/:id?metadata=all|only|without` (Dify 1.x)."""
+    if shown not in ("all", "only", "without"):
+        raise metadata.InvalidMetadataError(f"Invalid metadata value: {shown}")
+    details = metadata.document_details(session, dataset, document)
+    if shown == "only":
+        return {"id": document.id, "doc_type": None, "doc_metadata": details}
+    count, words = documents.segment_stats(session, [document.id])[document.id]
+    body = document_public(document)
+    body.update(
+        dataset_process_rule=dataset.process_rule,
+        document_process_rule=document.process_rule,
+        completed_at=to_timestamp(document.completed_at),
+        updated_at=to_timestamp(document.updated_at),
+        indexing_latency=document.indexing_latency,
+        segment_count=count,
+        average_segment_length=words // count if count else 0,
+        doc_type=None,
+        doc_metadata=details,
+    )
+    if shown == "without":
+        del body["doc_type"], body["doc_metadata"]
+    return body
+
+
+def upload_file_public(secret: str, row: UploadFile) -> dict[str, Any]:
+    """A document's original file, with a signed, short-lived preview link (and its download form)."""
+    url = f"/files/{row.id}/file-preview?{message_files.sign(secret, row.id)}"
+    return {
+        "id": row.id,
+        "name": row.name,
+        "size": row.size,
+        "extension": row.extension,
+        "url": url,
+        "download_url": f"{url}&as_attachment=true",
+        "mime_type": row.mime_type,
+        "created_by": row.created_by,
+        "created_at": to_timestamp(row.created_at),
+    }
+
+
+def hit_testing_public(query: str, records: list[retrieval.RetrievedRecord]) -> dict[str, Any]:
+    """Dify's hit-testing answer: `{query: {content}, records: [{segment, child_chunks, score, tsne_position}]}`."""
+    out = []
+    for record in records:
+        segment = segment_public(record.segment)
+        segment["document"] = {
+            "id": record.document.id,
+            "data_source_type": record.document.data_source_type,
+            "name": record.document.name,
+            "doc_type": None,
+            "doc_metadata": record.document.doc_metadata or None,
+        }
+        out.append(
+            {
+                "segment": segment,
+                "child_chunks": [
+                    {"id": c.id, "content": c.content, "position": c.position, "score": record.score}
+                    for c in record.child_chunks
+                ],
+                "score": record.score,
+                "tsne_position": None,
+                "files": [],
+            }
+        )
+    return {"query": {"content": query}, "records": out}
+
+
+def external_hit_testing_public(query: str, records: list[external.ExternalRecord]) -> dict[str, Any]:
+    """Dify's answer for an external dataset: `{query: {content}, records: [{content, title, score, metadata}]}`."""
+    return {
+        "query": {"content": query},
+        "records": [
+            {"content": r.content, "title": r.title, "score": r.score, "metadata": r.metadata} for r in records
+        ],
     }

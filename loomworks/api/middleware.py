@@ -1,16 +1,26 @@
-"""Request ids and one structured access-log line per request (a pure ASGI middleware: no copies)."""
+"""Pure ASGI middlewares (no copies): request ids and access logs; early refusal of turns beyond capacity."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from loomworks.api.errors import error_response
+from loomworks.services.chat.pipeline import BUSY_MESSAGE
+
 access_log = logging.getLogger("loomworks.access")
+
+# The Service API's turns, the ones `ChatService.admission` limits (chatflow turns share the first path).
+TURN_PATHS = frozenset({"/v1/chat-messages", "/v1/completion-messages"})
+_PEEK_LIMIT = 1 << 20  # a larger body is left to the route, which applies its own limits
 
 # Dify 1.x names providers by plugin id (`langgenius/openai/openai`); scripts written for it send
 # those ids in the path. They are rewritten to our bare provider names before routing.
@@ -77,8 +87,103 @@ class RequestIdMiddleware:
                 )
 
 
+class TurnLimits(Protocol):
+    """The limits the admission middleware applies: the chat service's (`ChatService`)."""
+
+    max_blocking: int
+    max_streams: int
+
+
+class AdmissionMiddleware:
+    """Refuse a Service API turn with a 429 before routing when this process holds as many as it may.
+
+    The route refuses one too (`ChatService.admission`), but only after FastAPI has validated the
+    body, authenticated the key and looked up the app, and only once the turns admitted ahead of it
+    in a burst have done their own first steps: under 1,000 connections at once that made each
+    refusal wait about a second. Here each turn request is counted, by `response_mode`, from the
+    moment it arrives until its response is sent; one over the limit is answered at once. Near a
+    limit an admitted request first lets the requests that came with it be checked, so refusals do
+    not queue behind the work of admitted turns. A body that is not a JSON object (or is over 1 MB)
+    goes on uncounted: the route answers it as before. Chatflow turns share `/v1/chat-messages` and
+    count against the same limits.
+    """
+
+    def __init__(self, app: ASGIApp, limits: Callable[[], TurnLimits | None], metrics: Any = None) -> None:
+        self.app = app
+        self.limits = limits  # looked up per request: the chat service of the app's current state
+        self.metrics = metrics
+        self.in_flight = {False: 0, True: 0}  # counted turn requests, blocking and streaming
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limits = self.limits() if scope["type"] == "http" and scope.get("path") in TURN_PATHS else None
+        if limits is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        messages, body = await _peek_body(receive)
+        streaming = _streaming(body) if body is not None else None
+        if streaming is None:
+            await self.app(scope, _replaying(messages, receive), send)
+            return
+        limit = limits.max_streams if streaming else limits.max_blocking
+        held = self.in_flight[streaming]
+        if held >= limit:
+            scope.setdefault("state", {})["refused"] = True  # answered before routing (see `_route_template`)
+            if self.metrics is not None:
+                self.metrics.errors.inc(code="too_many_requests")
+            await error_response("too_many_requests", BUSY_MESSAGE, 429)(scope, receive, send)
+            return
+        self.in_flight[streaming] = held + 1
+        try:
+            if held >= limit // 2:
+                await asyncio.sleep(0)  # a burst: the requests that arrived with this one are checked first
+            await self.app(scope, _replaying(messages, receive), send)
+        finally:
+            self.in_flight[streaming] -= 1
+
+
+async def _peek_body(receive: Receive) -> tuple[list[Message], bytes | None]:
+    """The request messages read so far, and the whole body when it arrived within `_PEEK_LIMIT`."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None  # the client went away
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return messages, b"".join(m.get("body", b"") for m in messages)
+        if size > _PEEK_LIMIT:
+            return messages, None
+
+
+def _streaming(body: bytes) -> bool | None:
+    """Whether a turn's JSON body asks for streaming (Dify: blocking unless `response_mode` says so)."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    return cast(dict[str, Any], payload).get("response_mode") == "streaming"
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that hands out `messages` again, then reads on."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
 def _route_template(scope: Scope) -> str:
     """The matched route with `{param}` placeholders (keeps metric labels few), or `unmatched`."""
+    if scope.get("state", {}).get("refused"):
+        return str(scope["path"])  # refused before routing; the turn paths have no parameters
     if scope.get("route") is None:
         return "unmatched"
     values = {str(v): k for k, v in (scope.get("path_params") or {}).items()}

@@ -119,6 +119,18 @@ class Settings(BaseSettings):
     model_rate_limit_cooldown_seconds: float = Field(
         60.0, description="How long a credential set that hit a rate limit is tried last (load balancing)."
     )
+    chat_max_blocking_turns: int = Field(
+        256,
+        ge=0,
+        description="Blocking chat and completion turns one process answers at the same time; beyond, new ones "
+        "get a 429 `too_many_requests` at once instead of waiting in a queue.",
+    )
+    chat_max_streaming_turns: int = Field(
+        10_000,
+        ge=0,
+        description="Streamed chat and completion turns one process holds open at the same time; beyond, new "
+        "ones get a 429 `too_many_requests` at once.",
+    )
     console_api_url: str = Field("", description="Public base URL of the console API (empty: same origin).")
     service_api_url: str = Field("", description="Public base URL shown for the Service API (empty: same origin).")
     tool_timeout_seconds: float = Field(60.0, description="Longest time one tool call may take (seconds).")

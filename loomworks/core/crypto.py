@@ -15,9 +15,12 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+# `cryptography` (its Rust/OpenSSL binding: ~7 MB of a server's memory) is imported when a secret is
+# first sealed or opened, not when the server starts.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "lw1"
 
@@ -48,7 +51,14 @@ class KeyRing:
         for kid, key in self.keys.items():
             if len(key) != 32 or ":" in kid:
                 raise ValueError(f"master key {kid!r} must be 32 bytes and its id must not contain ':'")
-            self._ciphers[kid] = AESGCM(key)
+
+    def _cipher(self, kid: str) -> AESGCM:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            cipher = self._ciphers[kid] = AESGCM(self.keys[kid])
+        return cipher
 
     @classmethod
     def from_setting(cls, value: str) -> KeyRing:
@@ -72,19 +82,24 @@ class KeyRing:
         return cls.from_setting(path.read_text().strip())
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         data_key = AESGCM.generate_key(bit_length=256)
         wrap_nonce, nonce = secrets.token_bytes(12), secrets.token_bytes(12)
-        wrapped = self._ciphers[self.current].encrypt(wrap_nonce, data_key, self.current.encode())
+        wrapped = self._cipher(self.current).encrypt(wrap_nonce, data_key, self.current.encode())
         sealed = AESGCM(data_key).encrypt(nonce, plaintext.encode(), context.encode())
         return f"{PREFIX}:{self.current}:{_b64(wrap_nonce + wrapped)}:{_b64(nonce + sealed)}"
 
     def decrypt(self, token: str, *, context: str) -> str:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
             prefix, kid, wrapped, sealed = token.split(":")
-            if prefix != PREFIX or kid not in self._ciphers:
+            if prefix != PREFIX or kid not in self.keys:
                 raise DecryptionError("unknown key or format")
             wrapped_bytes, sealed_bytes = _unb64(wrapped), _unb64(sealed)
-            data_key = self._ciphers[kid].decrypt(wrapped_bytes[:12], wrapped_bytes[12:], kid.encode())
+            data_key = self._cipher(kid).decrypt(wrapped_bytes[:12], wrapped_bytes[12:], kid.encode())
             return AESGCM(data_key).decrypt(sealed_bytes[:12], sealed_bytes[12:], context.encode()).decode()
         except (ValueError, InvalidTag) as exc:
             raise DecryptionError("the secret cannot be decrypted here") from exc

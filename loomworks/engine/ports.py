@@ -222,9 +222,53 @@ class ToolPort(Protocol):
         ...
 
 
+class AgentReporter(Protocol):
+    """What an agent run tells the agent node while it runs (the node's hook for extra events).
+
+    The node streams `text` to the Answer/End nodes that show its output and turns the steps into
+    Dify's `agent_log` events (`ROUND n` entries with `<model> Thought` and `CALL <tool>`
+    children, each sent when it starts and again when it ends), collected in the node's
+    `execution_metadata.agent_log`. Per round the calls come as `round_started`, `model_finished`,
+    then `tool_started` / `tool_finished` for each tool call (calls may overlap); a round ends when
+    the next one starts or at `close`, which the port calls once at the end (with the error when
+    the run failed). Every method returns at once; none raises.
+    """
+
+    def text(self, delta: str) -> None:
+        """A piece of the answer, as it streams."""
+        ...
+
+    def round_started(self, *, model: str, provider: str) -> None:
+        """A model step begins (a new round)."""
+        ...
+
+    def model_finished(self, *, output: str, tool_calls: list[dict[str, Any]], usage: Usage | None) -> None:
+        """The step's model call ended: its text and the tool calls it asked for (`name`, `args`)."""
+        ...
+
+    def tool_started(self, *, name: str, provider: str, arguments: Any) -> None:
+        """A tool call of this round begins."""
+        ...
+
+    def tool_finished(self, *, name: str, output: str, error: str | None = None) -> None:
+        """A tool call ended with `output` (the observation the model reads next)."""
+        ...
+
+    def close(self, error: str | None = None) -> None:
+        """The run ended; entries still open end with it (failed with `error` when given)."""
+        ...
+
+
 @dataclass(slots=True)
 class AgentInvocation:
-    """An agent node's call: the strategy and its resolved `agent_parameters`."""
+    """An agent node's call: the strategy and its resolved `agent_parameters`.
+
+    Attributes:
+        history: the conversation's past turns for the node's `memory` (chatflows), oldest first,
+            as `{"role": "user"|"assistant", "content"}` messages; they go between the
+            instruction and the query.
+        reporter: where the run reports its answer text and steps as they happen, or None.
+    """
 
     tenant_id: str
     app_id: str
@@ -233,10 +277,16 @@ class AgentInvocation:
     strategy_name: str
     parameters: dict[str, Any]
     plugin_unique_identifier: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    reporter: AgentReporter | None = None
 
 
 class AgentPort(Protocol):
-    """Runs agent strategies (plugins) for the agent node; raises naming the missing strategy."""
+    """Runs agent strategies (plugins) for the agent node; raises naming the missing strategy.
+
+    `run` reports through `call.reporter` (when set) as the run goes, and returns the final
+    answer as `text`, files produced by tools as `files` and one `json` entry per round.
+    """
 
     async def run(self, call: AgentInvocation) -> ToolResult:
         """Run the agent to its final answer."""

@@ -13,6 +13,12 @@ branch (see `graph.ParallelBranch`). Node events inside a branch carry `parallel
 `parallel_branch_started` comes before a branch's first node starts and `parallel_branch_finished`
 once all its nodes are resolved (run or skipped), with `status` `failed` and the `error` when one
 of its nodes failed the run. Inside iterations and loops each round streams its own Answer nodes.
+
+Resume: a level may be given recorded executions (`Replay`) of its nodes; a recorded node is not
+run again — its outputs go to the pool, its other effects are re-applied (`Node.replay`), the text
+it showed is streamed again, and its recorded handle is taken. Each round of an iteration or loop
+is its own level, found by its *round path* (`((container_id, index), ...)`, outermost first), so a
+run resumes inside a round — also inside nested containers — with no finished node run twice.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from loomworks.engine.ports import Ports
 from loomworks.engine.variables import SYSTEM_ROOTS, VariablePool, mask_secrets, to_text
 
 _INLINE_BATCH = 64  # yield to the event loop after this many inline nodes in a row
+
+RoundPath = tuple[tuple[str, int], ...]  # ((container_id, round index), ...), outermost first
 
 
 @dataclass(slots=True)
@@ -103,8 +111,8 @@ class RunState:
     outputs: dict[str, Any] = field(default_factory=dict)
     answers: list[str] = field(default_factory=list)
     halt: str | None = None  # why the run is being cut short: stopped | a limit message
-    # On resume: recorded inner-node outputs of unfinished iterations, by iteration id and round.
-    rounds: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    # On resume: recorded executions of nodes inside containers, by the round path of their level.
+    rounds: dict[RoundPath, dict[str, Replay]] = field(default_factory=dict)
 
     def next_index(self) -> int:
         self.index += 1
@@ -113,11 +121,22 @@ class RunState:
 
 @dataclass(slots=True)
 class Replay:
-    """An already-finished node execution to replay on resume: outputs and the handle it took."""
+    """An already-finished node execution to replay on resume.
+
+    Attributes:
+        outputs: the recorded outputs (written to the pool).
+        handle: the source handle it took.
+        status: `succeeded`, `exception` (an error strategy took over) or `failed` (only inside a
+            round: the round fails again with `error`, as it did).
+        process_data: the recorded process data (assigners re-apply their writes from it).
+        error: the recorded error of a failed execution.
+    """
 
     outputs: dict[str, Any]
     handle: str
     status: str = "succeeded"
+    process_data: dict[str, Any] | None = None
+    error: str | None = None
 
 
 class StreamRouter:
@@ -257,7 +276,10 @@ class NodeContext:
             router.delta(self.node.id, output, text)
 
     def emit(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event of this node (iteration/loop progress)."""
+        """Send an extra event of this node (iteration/loop progress, `agent_log`), in stream order.
+
+        `data` is sent as is; the run's consumers add the request-level ids (`task_id`, ...).
+        """
         self.level.state.sink.put({"event": event, "data": data})
 
     def chunk(self, text: str, selector: list[str]) -> None:
@@ -265,12 +287,24 @@ class NodeContext:
         self.level.chunk(text, selector)
 
     async def run_inner(self, pool: VariablePool, scope: dict[str, Any]) -> GraphRun:
-        """Run this container node's subgraph once over `pool`; returns the finished level.
+        """Run one round of this container node's subgraph over `pool`; returns the finished level.
+
+        `scope` is the round's execution metadata: `iteration_id`/`iteration_index` or
+        `loop_id`/`loop_index`. Nested rounds also carry `round_path` (`[[container_id, index],
+        ...]`, outermost first) so that a resumed run finds each round's records. Recorded
+        executions of the round's nodes (resume) are replayed instead of run.
 
         Raises NodeError when an inner node fails without an error strategy.
         """
-        sub = self.level.state.graph.subgraphs[self.node.id]
-        level = GraphRun(self.level.state, sub, pool, depth=self.level.depth + 1, scope=scope)
+        state = self.level.state
+        sub = state.graph.subgraphs[self.node.id]
+        index = scope.get("iteration_index", scope.get("loop_index", 0))
+        path: RoundPath = (*self.level.path, (self.node.id, int(index)))
+        if len(path) > 1:
+            scope = {**scope, "round_path": [[c, i] for c, i in path]}
+        level = GraphRun(
+            state, sub, pool, depth=self.level.depth + 1, scope=scope, replay=state.rounds.get(path), path=path
+        )
         await level.execute()
         if level.failure is not None:
             raise NodeError(level.failure)
@@ -289,6 +323,7 @@ class GraphRun:
         depth: int = 0,
         scope: dict[str, Any] | None = None,
         replay: dict[str, Replay] | None = None,
+        path: RoundPath = (),
     ) -> None:
         self.state = state
         self.sub = sub
@@ -296,6 +331,7 @@ class GraphRun:
         self.depth = depth
         self.scope = scope or {}
         self.replay = replay or {}
+        self.path = path
         self.pending = dict(sub.in_count)
         self.taken: dict[str, int] = {}
         self.predecessor: dict[str, str] = {}
@@ -597,12 +633,50 @@ class GraphRun:
         self._resolve(node.id, "fail-branch" if node.error_strategy == "fail-branch" else "source")
 
     def _replay(self, node: Node) -> None:
+        """Take a recorded execution instead of running the node (resume); see the module docstring.
+
+        Its tokens and exceptions were counted when the run resumed (`WorkflowEngine.run`).
+        """
         record = self.replay[node.id]
+        self.steps += 1
+        if record.status == "failed":
+            if self.failure is None:
+                self.failure = record.error or f"Node {node.title or node.id} failed."
+            return
         self.pool.set_outputs(node.id, record.outputs)
-        if self.router is not None:
-            self.router.close(node.id)
+        node.replay(NodeContext(self, node, ""), record.process_data)
+        router = self.router
+        if router is not None and node.id in router.plans:
+            # The text it showed is part of the answer: send it again (the resumed run's consumer
+            # builds the whole answer from the stream).
+            router.complete(node.id)
+        elif node.type == "answer" and self.state.graph.mode == "advanced-chat" and record.outputs.get("answer"):
+            self.chunk(str(record.outputs["answer"]), [node.id, "answer"])
+        elif node.container and self.state.graph.mode == "advanced-chat":
+            self._resend_rounds(node.id, self.path)
         self._collect(node, record.outputs)
         self._resolve(node.id, record.handle)
+
+    def _resend_rounds(self, container_id: str, path: RoundPath) -> None:
+        """Send again the answers given inside a replayed container's rounds, round by round."""
+        rounds = self.state.rounds
+        depth = len(path) + 1
+        indexes = sorted(
+            key[-1][1] for key in rounds if len(key) == depth and key[-1][0] == container_id and key[:-1] == path
+        )
+        nodes = self.state.graph.nodes
+        order = self.state.graph.subgraphs[container_id].order
+        for index in indexes:
+            inner: RoundPath = (*path, (container_id, index))
+            records = rounds[inner]
+            for node_id in order:
+                record = records.get(node_id)
+                if record is None or record.status == "failed":
+                    continue
+                if nodes[node_id].type == "answer" and record.outputs.get("answer"):
+                    self.chunk(str(record.outputs["answer"]), [node_id, "answer"])
+                elif nodes[node_id].container:
+                    self._resend_rounds(node_id, inner)
 
     def _collect(self, node: Node, outputs: dict[str, Any]) -> None:
         if self.depth or self.sub.container_id is not None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loomworks.engine.graph import Graph, Subgraph, compile_graph
+from loomworks.engine.nodes.base import Node
 from loomworks.engine.ports import Ports
-from loomworks.engine.runner import EventSink, GraphRun, Limits, Replay, RunState
+from loomworks.engine.runner import EventSink, GraphRun, Limits, Replay, RoundPath, RunState
 from loomworks.engine.variables import TEMPLATE_PATTERN, VariablePool, selector_of
 
 STOPPED_MESSAGE = "Workflow execution stopped by user."
@@ -30,12 +31,13 @@ class Resume:
 
     Attributes:
         finished: `node_finished` event data (or rows with the same keys: `node_id`, `status`,
-            `outputs`, `iteration_id`, `loop_id`) of the nodes that already finished, in order.
-            Only top-level nodes that succeeded or took an error strategy are replayed; anything
-            else runs again, except the rounds of an unfinished top-level iteration whose output
-            node was recorded (see `round_replays`).
+            `outputs`, `process_data`, `error`, `iteration_id`, `loop_id`, `execution_metadata`)
+            of the nodes that already finished, in order. Nodes that succeeded or took an error
+            strategy are replayed, at the top level and inside the rounds of iterations and loops
+            (nested too: see `replay_plan`); a failure recorded inside a round fails that round
+            again; anything else runs again.
         pool: a `VariablePool.snapshot()` to restore (conversation variables as last written);
-            None rebuilds the pool from the replayed outputs only.
+            None rebuilds the pool from the replayed outputs and assigner writes.
     """
 
     finished: list[dict[str, Any]] = field(default_factory=list)
@@ -121,8 +123,10 @@ class WorkflowEngine:
         state, pool = self._state(graph, context, inputs)
         replay: dict[str, Replay] = {}
         if resume is not None:
-            replay = self.replays(graph, resume.finished)
-            state.rounds = self.round_replays(graph, resume.finished)
+            plan = self.replay_plan(graph, resume.finished)
+            replay = plan.pop((), {})
+            state.rounds = plan
+            _count_replayed(state, graph, resume.finished)
             if resume.pool:
                 pool.restore({k: v for k, v in resume.pool.items() if k != "sys"})
         created = int(time.time())
@@ -206,49 +210,30 @@ class WorkflowEngine:
 
     @staticmethod
     def replays(graph: Graph, finished: Iterable[dict[str, Any]]) -> dict[str, Replay]:
-        """Replay records from finished node executions (top-level nodes that succeeded or were handled)."""
-        replay: dict[str, Replay] = {}
-        for record in finished:
-            node = graph.nodes.get(str(record.get("node_id")))
-            if node is None or node.parent_id is not None or record.get("iteration_id") or record.get("loop_id"):
-                continue
-            status = record.get("status")
-            outputs = dict(record.get("outputs") or {})
-            if status == "succeeded":
-                handle = node.recorded_handle(outputs)
-                if node.error_strategy == "fail-branch" and handle == "source":
-                    handle = "success-branch"
-            elif status == "exception":
-                handle = "fail-branch" if node.error_strategy == "fail-branch" else "source"
-            else:
-                continue
-            replay[node.id] = Replay(outputs, handle, str(status))
-        return replay
+        """Replay records of the top-level nodes among finished node executions."""
+        return WorkflowEngine.replay_plan(graph, finished).get((), {})
 
     @staticmethod
-    def round_replays(graph: Graph, finished: Iterable[dict[str, Any]]) -> dict[str, dict[int, dict[str, Any]]]:
-        """Recorded inner-node outputs of top-level iterations, by iteration id and round index.
+    def replay_plan(graph: Graph, finished: Iterable[dict[str, Any]]) -> dict[RoundPath, dict[str, Replay]]:
+        """Replay records by the round path of their level (`()` for the top level).
 
-        An iteration cut off mid-way runs again on resume, but a round whose output node had
-        finished takes that node's recorded outputs instead of running again. The round index is
-        read from `execution_metadata.iteration_index` (or an `iteration_index` key).
+        A record's level is read from `execution_metadata.round_path` (nested rounds) or from its
+        `iteration_id`/`loop_id` and `iteration_index`/`loop_index` (rounds of top-level
+        containers); a record whose level does not fit the graph is left out (its node runs
+        again). Later records of the same node in the same level win.
         """
-        rounds: dict[str, dict[int, dict[str, Any]]] = {}
+        plan: dict[RoundPath, dict[str, Replay]] = {}
         for record in finished:
-            iteration_id = record.get("iteration_id")
-            container = graph.nodes.get(str(iteration_id)) if iteration_id else None
-            if container is None or container.type != "iteration" or container.parent_id is not None:
+            node = graph.nodes.get(str(record.get("node_id")))
+            if node is None:
                 continue
-            if record.get("status") not in ("succeeded", "exception"):
+            path = _record_path(graph, node, record)
+            if path is None:
                 continue
-            metadata = record.get("execution_metadata") or {}
-            index = metadata.get("iteration_index", record.get("iteration_index"))
-            if not isinstance(index, int):
-                continue
-            rounds.setdefault(container.id, {}).setdefault(index, {})[str(record.get("node_id"))] = dict(
-                record.get("outputs") or {}
-            )
-        return rounds
+            replay = _replay_of(node, record, inner=bool(path))
+            if replay is not None:
+                plan.setdefault(path, {})[node.id] = replay
+        return plan
 
     def rerun_from(
         self,
@@ -296,6 +281,70 @@ class WorkflowEngine:
         level = GraphRun(state, sub, pool, depth=1 if node.parent_id else 0, scope={})
         async for event in self._drive(state, level.execute(), stop):
             yield event
+
+
+def _record_path(graph: Graph, node: Node, record: dict[str, Any]) -> RoundPath | None:
+    """The round path of the level a record belongs to, or None when it does not fit the graph."""
+    metadata = record.get("execution_metadata") or {}
+    raw = metadata.get("round_path")
+    if isinstance(raw, list) and raw:
+        try:
+            path = tuple((str(container), int(index)) for container, index in raw)
+        except (TypeError, ValueError):
+            return None
+        return path if path[-1][0] == node.parent_id else None
+    iteration_id = record.get("iteration_id") or metadata.get("iteration_id")
+    loop_id = record.get("loop_id") or metadata.get("loop_id")
+    container_id = iteration_id or loop_id
+    if not container_id:
+        return () if node.parent_id is None else None
+    key = "iteration_index" if iteration_id else "loop_index"
+    index = metadata.get(key, record.get(key))
+    container = graph.nodes.get(str(container_id))
+    if container is None or container.id != node.parent_id or container.parent_id is not None:
+        return None  # a nested round without its path (recorded before paths existed)
+    if not isinstance(index, int) or isinstance(index, bool):
+        return None
+    return ((container.id, index),)
+
+
+def _replay_of(node: Node, record: dict[str, Any], *, inner: bool) -> Replay | None:
+    status = record.get("status")
+    outputs = dict(record.get("outputs") or {})
+    process_data = record.get("process_data") if isinstance(record.get("process_data"), dict) else None
+    if status == "succeeded":
+        handle = node.recorded_handle(outputs)
+        if node.error_strategy == "fail-branch" and handle == "source":
+            handle = "success-branch"
+    elif status == "exception":
+        handle = "fail-branch" if node.error_strategy == "fail-branch" else "source"
+    elif status == "failed" and inner:
+        return Replay(outputs, "", "failed", process_data, str(record.get("error") or "") or None)
+    else:
+        return None
+    return Replay(outputs, handle, str(status), process_data)
+
+
+def _count_replayed(state: RunState, graph: Graph, finished: Iterable[dict[str, Any]]) -> None:
+    """Count what the recorded part of a resumed run used: tokens and handled exceptions.
+
+    Every recorded execution that is replayed — or lies inside a replayed container, whose rounds
+    are not entered again — was counted once by the run that recorded it, so it is counted now.
+    """
+    last: dict[tuple[RoundPath, str], dict[str, Any]] = {}
+    for record in finished:
+        node = graph.nodes.get(str(record.get("node_id")))
+        if node is None or record.get("status") not in ("succeeded", "exception"):
+            continue
+        path = _record_path(graph, node, record)
+        if path is not None:
+            last[(path, node.id)] = record
+    for (_, node_id), record in last.items():
+        if record.get("status") == "exception":
+            state.exceptions += 1
+        tokens = (record.get("execution_metadata") or {}).get("total_tokens")
+        if tokens and not graph.nodes[node_id].container:
+            state.total_tokens += int(tokens)
 
 
 def _key_selector(key: Any) -> tuple[str, ...] | None:

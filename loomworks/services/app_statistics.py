@@ -2,6 +2,11 @@
 
 Days are the account's calendar days: timestamps are shifted by the time zone's current UTC offset
 before taking the date. Debugger turns are left out, as in Dify.
+
+Conversations are counted as Dify counts them, as distinct conversations of the day's messages. A
+text generator's turn belongs to no conversation here, while Dify stores a conversation per
+completion message, so a message without one counts as its own conversation: a completion app's
+daily conversations equal its daily messages, and its session interactions are 1.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ def statistics(
         raise InvalidParamError(f"Unknown statistic {kind}.", params="kind")
     app = apps.get(session, caller=caller, app_id=app_id)
     day = _day(session, Message.created_at, offset).label("date")
+    conversation = func.coalesce(Message.conversation_id, Message.id)  # see the module docstring
     likes = (
         select(func.count())
         .select_from(MessageFeedback)
@@ -79,7 +85,7 @@ def statistics(
     )
     metrics: dict[str, tuple[list[Any], Callable[[Any], dict[str, Any]]]] = {
         "daily-conversations": (
-            [func.count(func.distinct(Message.conversation_id))],
+            [func.count(func.distinct(conversation))],
             lambda r: {"conversation_count": int(r[1])},
         ),
         "daily-end-users": (
@@ -96,7 +102,7 @@ def statistics(
             },
         ),
         "average-session-interactions": (
-            [func.count(Message.id), func.count(func.distinct(Message.conversation_id))],
+            [func.count(Message.id), func.count(func.distinct(conversation))],
             lambda r: {"interactions": _number(r[1] / r[2] if r[2] else 0)},
         ),
         "user-satisfaction-rate": (

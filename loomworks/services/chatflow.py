@@ -7,8 +7,14 @@ runs the published workflow (the draft for the console debugger, or a chosen ver
 stream is Dify's chatflow mix: workflow and node events with `conversation_id`/`message_id`/
 `created_at` merged in, answer text as flattened `message` events, and after `workflow_finished`
 either `message_end` (usage summed over the run's model calls) or `error`. The conversation, the
-message and the conversation variables written by assigner nodes are saved in one transaction
-before that last event, so that the next turn sees them.
+message and the conversation variables written by assigner nodes are saved in the transaction that
+records the run's end, before that last event, so that the next turn sees them and a run is never
+finished without its message (nor a message saved for a run that did not finish).
+
+A turn whose run was cut off by a crash goes on when the server starts again (`resume_recorded`):
+the turn is rebuilt from the run row, the run resumes from its recorded node executions, and the
+message gets its whole answer — the text of replayed Answer nodes is streamed again by the engine,
+the usage and conversation-variable writes of replayed nodes come from their records — once.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from loomworks.core.ids import new_id
 from loomworks.services import conversations, end_users, message_files
 from loomworks.services.chat.tasks import ConversationLocks
 from loomworks.services.conversations import Owner
-from loomworks.services.workflow_runs import PreparedRun, RunRequest, WorkflowRunService, check_inputs
+from loomworks.services.workflow_runs import CHAT_TYPES, PreparedRun, RunRequest, WorkflowRunService, check_inputs
 from loomworks.store.db import Database
 from loomworks.store.tables import App, Conversation, ConversationVariable, Message, MessageFile
 
@@ -121,6 +127,14 @@ class _Outcome:
                 if isinstance(chunk, dict):
                     self._add_resource(chunk)
 
+    def finished(self, data: dict[str, Any]) -> None:
+        """The run's `workflow_finished` data: the turn's status."""
+        self.run_status = str(data.get("status") or "failed")
+        if self.run_status == "failed":
+            self.status, self.error = "error", str(data.get("error") or "The run failed.")
+        elif self.run_status == "stopped":
+            self.status = "stopped"
+
     def _add_usage(self, usage: dict[str, Any]) -> None:
         total = self.usage
         for key in _USAGE_INTS:
@@ -178,6 +192,7 @@ class ChatflowService:
         self.db = db
         self.runs = runs
         self.locks = locks or ConversationLocks()
+        runs.register_resumer(CHAT_TYPES, self.resume_recorded)
 
     # -- preparation: every check that can fail happens here, before streaming starts -------------
 
@@ -282,7 +297,19 @@ class ChatflowService:
         if locked is not None and not await self.locks.acquire(locked, LOCK_WAIT_SECONDS):
             raise ConversationBusyError()
         outcome = _Outcome()
+        if turn.run.resume is not None:
+            # A resumed run: what its recorded nodes did counts as if they had just finished.
+            for record in turn.run.resume.finished:
+                if record.get("status") in ("succeeded", "exception"):
+                    outcome.node_finished(record)
         started = time.perf_counter()
+
+        def finish(session: Session, data: dict[str, Any]) -> None:
+            outcome.finished(data)
+            outcome.elapsed = time.perf_counter() - started
+            self._save_in(session, turn, outcome)
+
+        turn.run.on_finish = finish
         try:
             async for event in self.runs.stream(turn.run):
                 kind = event.get("event")
@@ -299,15 +326,7 @@ class ChatflowService:
                     continue
                 if kind == "node_finished":
                     outcome.node_finished(data)
-                elif kind == "workflow_finished":
-                    outcome.run_status = str(data.get("status") or "failed")
-                    if outcome.run_status == "failed":
-                        outcome.status, outcome.error = "error", str(data.get("error") or "The run failed.")
-                    elif outcome.run_status == "stopped":
-                        outcome.status = "stopped"
                 yield {**self._base(turn, str(kind)), **event}
-            outcome.elapsed = time.perf_counter() - started
-            await run_in_threadpool(self._save, turn, outcome)
             if outcome.status == "error":
                 yield {
                     **self._base(turn, "error"),
@@ -355,82 +374,130 @@ class ChatflowService:
             "created_at": turn.created_at,
         }
 
+    # -- after a crash ------------------------------------------------------------------------------
+
+    async def resume_recorded(self, run: PreparedRun) -> None:
+        """Finish a turn whose run a dead process left `running` (the resumer `recover` calls).
+
+        The turn is prepared again from the run row (its query and files were recorded with the
+        run's inputs; the conversation and its variables are as the cut-off turn found them, since
+        nothing of the turn was saved) under the recorded run, message and conversation ids, then
+        runs from the recorded node executions to the end, saving the message once.
+        """
+        request = run.request
+        exists = bool(request.conversation_id) and await run_in_threadpool(
+            self._conversation_exists, str(request.conversation_id)
+        )
+        chat = ChatflowRequest(
+            app=request.app,
+            query=str(request.system.get("query") or ""),
+            inputs=request.inputs,
+            user=request.user,
+            account_id=request.account_id,
+            conversation_id=request.conversation_id if exists else None,
+            files=request.files,
+            workflow_id=request.workflow_id,
+            draft=request.draft,
+            invoke_from=request.invoke_from,
+        )
+        try:
+            turn = await self.prepare(chat)
+        except LoomworksError as exc:
+            await self.runs.mark_failed(run.run_id, f"The turn cannot be resumed: {exc.message}")
+            return
+        turn.run.run_id = run.run_id
+        turn.run.resume, turn.run.recorded, turn.run.index_offset = run.resume, True, run.index_offset
+        turn.message_id = turn.run.request.message_id = request.message_id or turn.message_id
+        turn.created_at = run.created_at or turn.created_at
+        if turn.is_new and request.conversation_id:
+            turn.conversation_id = turn.run.request.conversation_id = request.conversation_id
+            turn.run.request.system["conversation_id"] = request.conversation_id
+        try:
+            async for _ in self.stream(turn):
+                pass
+        except LoomworksError as exc:  # e.g. the conversation is busy with a newer turn
+            await self.runs.mark_failed(run.run_id, f"The turn cannot be resumed: {exc.message}")
+
+    def _conversation_exists(self, conversation_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(Conversation, conversation_id) is not None
+
     def stop(self, *, task_id: str, app_id: str, owner_key: str) -> bool:
         """Stop a running turn by its task id (only its owner may)."""
         return self.runs.tasks.request_stop(task_id=task_id, app_id=app_id, owner_key=owner_key)
 
     # -- persistence ----------------------------------------------------------------------------------
 
-    def _save(self, turn: PreparedChatflow, outcome: _Outcome) -> None:
+    def _save_in(self, session: Session, turn: PreparedChatflow, outcome: _Outcome) -> None:
+        """Save the turn (conversation, message, files, variables) in the run's closing transaction."""
         app = turn.request.app
         request = turn.request
         from_source = "console" if turn.owner.account_id else "api"
         usage = outcome.usage
-        with self.db.session() as session:
-            conversation = session.get(Conversation, turn.conversation_id) if not turn.is_new else None
-            if conversation is None:
-                conversation = Conversation(
-                    id=turn.conversation_id,
-                    tenant_id=app.tenant_id,
-                    app_id=app.id,
-                    workflow_id=turn.run.workflow.id,
-                    mode=app.mode,
-                    name=_provisional_name(request.query),
-                    inputs=turn.inputs,
-                    introduction=str((turn.run.workflow.features or {}).get("opening_statement") or ""),
-                    invoke_from=request.invoke_from,
-                    from_source=from_source,
-                    from_end_user_id=turn.owner.end_user_id,
-                    from_account_id=turn.owner.account_id,
-                )
-                session.add(conversation)
-                session.flush()
-            conversation.dialogue_count += 1
-            conversation.updated_at = now()
+        conversation = session.get(Conversation, turn.conversation_id) if not turn.is_new else None
+        if conversation is None:
+            conversation = Conversation(
+                id=turn.conversation_id,
+                tenant_id=app.tenant_id,
+                app_id=app.id,
+                workflow_id=turn.run.workflow.id,
+                mode=app.mode,
+                name=_provisional_name(request.query),
+                inputs=turn.inputs,
+                introduction=str((turn.run.workflow.features or {}).get("opening_statement") or ""),
+                invoke_from=request.invoke_from,
+                from_source=from_source,
+                from_end_user_id=turn.owner.end_user_id,
+                from_account_id=turn.owner.account_id,
+            )
+            session.add(conversation)
+            session.flush()
+        conversation.dialogue_count += 1
+        conversation.updated_at = now()
+        session.add(
+            Message(
+                id=turn.message_id,
+                tenant_id=app.tenant_id,
+                app_id=app.id,
+                conversation_id=conversation.id,
+                workflow_run_id=turn.run.run_id,
+                inputs=turn.inputs,
+                query=request.query or "",
+                message=[],
+                answer="".join(outcome.answer),
+                message_tokens=int(usage.get("prompt_tokens") or 0),
+                message_unit_price=_decimal(usage.get("prompt_unit_price")),
+                message_price_unit=_decimal(usage.get("prompt_price_unit") or "0.001"),
+                answer_tokens=int(usage.get("completion_tokens") or 0),
+                answer_unit_price=_decimal(usage.get("completion_unit_price")),
+                answer_price_unit=_decimal(usage.get("completion_price_unit") or "0.001"),
+                total_price=_decimal(usage.get("total_price")),
+                currency=str(usage.get("currency") or "USD"),
+                provider_response_latency=outcome.elapsed,
+                status=outcome.status,
+                error=outcome.error,
+                message_metadata=self._metadata(turn, outcome),
+                invoke_from=request.invoke_from,
+                from_source=from_source,
+                from_end_user_id=turn.owner.end_user_id,
+                from_account_id=turn.owner.account_id,
+            )
+        )
+        for item in turn.files:
             session.add(
-                Message(
-                    id=turn.message_id,
-                    tenant_id=app.tenant_id,
-                    app_id=app.id,
-                    conversation_id=conversation.id,
-                    workflow_run_id=turn.run.run_id,
-                    inputs=turn.inputs,
-                    query=request.query or "",
-                    message=[],
-                    answer="".join(outcome.answer),
-                    message_tokens=int(usage.get("prompt_tokens") or 0),
-                    message_unit_price=_decimal(usage.get("prompt_unit_price")),
-                    message_price_unit=_decimal(usage.get("prompt_price_unit") or "0.001"),
-                    answer_tokens=int(usage.get("completion_tokens") or 0),
-                    answer_unit_price=_decimal(usage.get("completion_unit_price")),
-                    answer_price_unit=_decimal(usage.get("completion_price_unit") or "0.001"),
-                    total_price=_decimal(usage.get("total_price")),
-                    currency=str(usage.get("currency") or "USD"),
-                    provider_response_latency=outcome.elapsed,
-                    status=outcome.status,
-                    error=outcome.error,
-                    message_metadata=self._metadata(turn, outcome),
-                    invoke_from=request.invoke_from,
-                    from_source=from_source,
-                    from_end_user_id=turn.owner.end_user_id,
-                    from_account_id=turn.owner.account_id,
+                MessageFile(
+                    message_id=turn.message_id,
+                    type=item.type,
+                    transfer_method=item.transfer_method,
+                    url=item.url,
+                    upload_file_id=item.upload_file_id,
+                    belongs_to="user",
+                    created_by_role="account" if turn.owner.account_id else "end_user",
+                    created_by=turn.owner.account_id or turn.owner.end_user_id or "",
                 )
             )
-            for item in turn.files:
-                session.add(
-                    MessageFile(
-                        message_id=turn.message_id,
-                        type=item.type,
-                        transfer_method=item.transfer_method,
-                        url=item.url,
-                        upload_file_id=item.upload_file_id,
-                        belongs_to="user",
-                        created_by_role="account" if turn.owner.account_id else "end_user",
-                        created_by=turn.owner.account_id or turn.owner.end_user_id or "",
-                    )
-                )
-            if turn.is_new or outcome.updated:
-                self._save_variables(session, turn, outcome.updated)
+        if turn.is_new or outcome.updated:
+            self._save_variables(session, turn, outcome.updated)
 
     def _save_variables(self, session: Session, turn: PreparedChatflow, updated: dict[str, Any]) -> None:
         """Keep each declared conversation variable's value: the default on a new conversation, then writes."""

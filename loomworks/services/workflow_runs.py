@@ -4,6 +4,12 @@ The engine yields Dify's event payloads (spec §1.5) without the request-level i
 `task_id` and `workflow_run_id`, records the run as soon as it starts, each node execution as soon as
 it finishes (off the stream's path, in order, by one writer task), and the final state before the
 last event is sent — so a client that reads `workflow_finished` can read the run back at once.
+
+Durability: a run a dead process left `running` goes on from its recorded node executions when the
+server starts again (`recover`), inside iterations and loops too (see `engine.Resume`). Workflow
+runs go on here; chatflow runs are handed to the resumer the chatflow service registered, which
+answers the turn's message once. A chatflow run records its `sys.*` values with its inputs, as
+Dify does (`sys.query`, `sys.files`, ...), so that the turn can be rebuilt.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from loomworks.core.clock import now, timestamp
+from loomworks.core.clock import now, timestamp, to_timestamp
 from loomworks.core.crypto import KeyRing
 from loomworks.core.errors import InvalidParamError, LoomworksError, NotFoundError, NotWorkflowAppError
 from loomworks.core.ids import new_id
@@ -31,9 +37,12 @@ from loomworks.services.chat.tasks import TaskRegistry
 from loomworks.services.tracing import TraceSink, workflow_trace
 from loomworks.services.workflow_defaults import DRAFT
 from loomworks.store.db import Database
-from loomworks.store.tables import App, Workflow, WorkflowAppLog, WorkflowNodeExecution, WorkflowRun
+from loomworks.store.tables import App, EndUser, Workflow, WorkflowAppLog, WorkflowNodeExecution, WorkflowRun
 
 FINAL_STATUSES = ("succeeded", "failed", "stopped", "partial-succeeded")
+CHAT_TYPES = ("chat", "advanced-chat")
+# The `sys.*` values a chatflow run records with its inputs (Dify's run inputs carry them too).
+_RECORDED_SYSTEM = ("query", "files", "conversation_id", "dialogue_count", "user_id", "app_id", "workflow_id")
 
 
 class EngineRunner(Protocol):
@@ -94,6 +103,13 @@ class PreparedRun:
     resume: Resume | None = None  # recorded node executions to replay (restart, rerun from a node)
     recorded: bool = False  # the run row exists already (a resumed run)
     index_offset: int = 0  # a resumed run numbers its new node executions after the recorded ones
+    created_at: int | None = None  # when a resumed run was first started (its row's `created_at`)
+    # Called with the session and the final data in the transaction that records the run's end, so
+    # that what the caller saves with it (a chatflow's message) is saved exactly when the run ends.
+    on_finish: Callable[[Session, dict[str, Any]], None] | None = None
+
+
+Resumer = Callable[[PreparedRun], Awaitable[None]]
 
 
 def start_variables(graph: dict[str, Any]) -> list[dict[str, Any]]:
@@ -161,6 +177,18 @@ class WorkflowRunService:
         self.tasks = tasks or TaskRegistry()
         self.tracer = tracer
         self._recovering: set[asyncio.Future[None]] = set()
+        # How runs of other workflow types (chatflows) go on after a restart; see `register_resumer`.
+        self.resumers: dict[str, Resumer] = {}
+
+    def register_resumer(self, types: Iterable[str], resumer: Resumer) -> None:
+        """Let `recover` hand interrupted runs of these workflow types to `resumer`.
+
+        The resumer gets a `PreparedRun` rebuilt from the run row (its `resume` holds the recorded
+        node executions; `request.system` the recorded `sys.*` values) and must drive the run to
+        its end, or record why it cannot (`mark_failed`).
+        """
+        for kind in types:
+            self.resumers[kind] = resumer
 
     async def prepare(self, request: RunRequest) -> PreparedRun:
         return await run_in_threadpool(self._prepare, request)
@@ -333,6 +361,11 @@ class WorkflowRunService:
 
     def _record_start(self, run: PreparedRun) -> None:
         app = run.request.app
+        inputs = run.inputs
+        if run.workflow.type in CHAT_TYPES:
+            system = {**run.request.system, "files": run.request.files, "user_id": run.created_by}
+            system.update(app_id=app.id, workflow_id=run.workflow.id)
+            inputs = {**inputs, **{f"sys.{k}": system[k] for k in _RECORDED_SYSTEM if k in system}}
         with self.db.session() as session:
             if run.recorded:
                 return
@@ -346,7 +379,7 @@ class WorkflowRunService:
                     triggered_from="debugging" if run.request.draft else "app-run",
                     version=run.workflow.version,
                     graph=run.workflow.graph,
-                    inputs=run.inputs,
+                    inputs=inputs,
                     status="running",
                     created_by_role=run.created_by_role,
                     created_by=run.created_by,
@@ -394,6 +427,8 @@ class WorkflowRunService:
 
     def _record_finish(self, run: PreparedRun, data: dict[str, Any]) -> None:
         with self.db.session() as session:
+            if run.on_finish is not None:
+                run.on_finish(session, data)
             row = session.get(WorkflowRun, run.run_id)
             if row is None:
                 return
@@ -447,13 +482,14 @@ class WorkflowRunService:
         """Resume the runs a dead process left `running`, from their recorded node executions.
 
         Called once at start-up in the embedded mode (one process owns the database's runs).
-        Workflow runs go on in the background under their own run id; chatflow runs are marked
-        failed, since the client connection that was to receive their answer is gone. Returns the
-        ids of the runs resumed.
+        Workflow runs go on in the background under their own run id; chatflow runs go to the
+        resumer registered for them (`register_resumer`), or are marked failed without one.
+        Returns the ids of the runs resumed.
         """
         resumable = await run_in_threadpool(self._interrupted, now())
         for run in resumable:
-            task = asyncio.ensure_future(self._drain(run))
+            resumer = self.resumers.get(run.workflow.type, self._drain)
+            task = asyncio.ensure_future(resumer(run))
             self._recovering.add(task)
             task.add_done_callback(self._recovering.discard)
         return [run.run_id for run in resumable]
@@ -461,6 +497,38 @@ class WorkflowRunService:
     async def _drain(self, run: PreparedRun) -> None:
         async for _ in self.stream(run):
             pass
+
+    async def mark_failed(self, run_id: str, message: str) -> None:
+        """Record that a run cannot go on (a resumer that cannot rebuild it)."""
+
+        def mark() -> None:
+            with self.db.session() as session:
+                row = session.get(WorkflowRun, run_id)
+                if row is not None and row.status not in FINAL_STATUSES:
+                    row.status, row.error, row.finished_at = "failed", message, now()
+
+        await run_in_threadpool(mark)
+
+    async def attach_resume(self, run: PreparedRun) -> None:
+        """Make a prepared run go on from what an earlier attempt under the same run id recorded.
+
+        Loads the run's recorded node executions as its `resume`; the run row is kept (not created
+        again) and new node executions are numbered after the recorded ones. A run with no row yet
+        is left as it is.
+        """
+
+        def load() -> None:
+            with self.db.session() as session:
+                if session.get(WorkflowRun, run.run_id) is not None:
+                    self._attach(session, run)
+
+        await run_in_threadpool(load)
+
+    def _attach(self, session: Session, run: PreparedRun) -> None:
+        records = self._records(session, run.run_id)
+        run.resume = Resume(records)
+        run.recorded = True
+        run.index_offset = max((int(r["index"]) for r in records), default=0)
 
     def _interrupted(self, before: datetime) -> list[PreparedRun]:
         resumable: list[PreparedRun] = []
@@ -473,34 +541,52 @@ class WorkflowRunService:
             for row in rows:
                 app = session.get(App, row.app_id)
                 workflow = session.get(Workflow, row.workflow_id)
-                if row.type != "workflow" or app is None or workflow is None:
+                if (row.type != "workflow" and row.type not in self.resumers) or app is None or workflow is None:
                     row.status, row.finished_at = "failed", now()
                     row.error = "The server stopped during this run; it cannot be resumed."
                     continue
-                records = self._records(session, row.id)
-                offset = max((int(r["index"]) for r in records), default=0)
+                request = self._recorded_request(session, row, app)
                 session.expunge(app)
                 session.expunge(workflow)
-                request = RunRequest(
-                    app=app,
-                    inputs=row.inputs,
-                    draft=row.triggered_from == "debugging",
-                    invoke_from="debugger" if row.triggered_from == "debugging" else "service-api",
+                run = PreparedRun(
+                    request=request,
+                    workflow=workflow,
+                    inputs=dict(request.inputs or {}),
+                    created_by_role=row.created_by_role,
+                    created_by=row.created_by,
+                    run_id=row.id,
+                    created_at=to_timestamp(row.created_at),
                 )
-                resumable.append(
-                    PreparedRun(
-                        request=request,
-                        workflow=workflow,
-                        inputs=dict(row.inputs or {}),
-                        created_by_role=row.created_by_role,
-                        created_by=row.created_by,
-                        run_id=row.id,
-                        resume=Resume(records),
-                        recorded=True,
-                        index_offset=offset,
-                    )
-                )
+                self._attach(session, run)
+                resumable.append(run)
         return resumable
+
+    @staticmethod
+    def _recorded_request(session: Session, row: WorkflowRun, app: App) -> RunRequest:
+        """The request of a recorded run, as far as the run row tells it."""
+        recorded = dict(row.inputs or {})
+        system = {k[4:]: recorded.pop(k) for k in list(recorded) if k.startswith("sys.")}
+        draft = row.triggered_from == "debugging"
+        user, invoke_from = None, "debugger" if draft else "service-api"
+        if row.created_by_role == "end_user":
+            end_user = session.get(EndUser, row.created_by)
+            if end_user is not None:
+                user = end_user.session_id
+                invoke_from = "web-app" if end_user.type == "browser" else invoke_from
+        files = system.pop("files", None)
+        return RunRequest(
+            app=app,
+            inputs=recorded,
+            user=user,
+            account_id=row.created_by if row.created_by_role == "account" else None,
+            workflow_id=None if draft else row.workflow_id,
+            draft=draft,
+            files=list(files) if isinstance(files, list) else [],
+            invoke_from=invoke_from,
+            system={k: system[k] for k in ("query", "conversation_id", "dialogue_count") if k in system},
+            conversation_id=row.conversation_id,
+            message_id=row.message_id,
+        )
 
     @staticmethod
     def _records(session: Session, run_id: str) -> list[dict[str, Any]]:
@@ -512,8 +598,11 @@ class WorkflowRunService:
         return [
             {
                 "node_id": r.node_id,
+                "node_type": r.node_type,
                 "status": r.status,
                 "outputs": r.outputs,
+                "process_data": r.process_data,
+                "error": r.error,
                 "iteration_id": r.iteration_id,
                 "loop_id": r.loop_id,
                 "index": r.index,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = logging.getLogger("loomworks.store")
+
+
+class MigrationError(RuntimeError):
+    """The schema upgrade failed (in the child process that ran it; its error is in the log)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -70,18 +79,55 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
+    def migrate(self, *, in_child: bool = False) -> None:
         """Apply every migration not applied yet (Alembic `upgrade heads`).
 
         Alembic costs a few hundred milliseconds to import and scan; when the database already
         records the heads that these exact migration files produced last time, it is skipped.
+
+        Args:
+            in_child: run a pending upgrade in a forked child process, so that Alembic and Mako
+                (~14 MB that would stay for the life of a server) never load into this one. Only
+                where a fork is safe: this process runs no other thread. Otherwise it runs here.
+
+        Raises:
+            MigrationError: the upgrade failed in the child process.
         """
         fingerprint = _migrations_fingerprint()
         recorded = _recorded_heads(self.engine, fingerprint)
         if recorded is not None and recorded == _current_versions(self.engine):
             return
+        if in_child and hasattr(os, "fork") and threading.active_count() == 1:
+            self._migrate_in_child(fingerprint)
+            return
         upgrade(self.engine)
         _record_heads(self.engine, fingerprint)
+
+    def _migrate_in_child(self, fingerprint: str) -> None:
+        # The child opens its own connection: none of this pool's may be used on both sides of a fork.
+        self.engine.dispose()
+        # Flushed now, or the child would write out this process's buffered output a second time.
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: upgrade, then leave without running this process's exit handlers
+            status = 1
+            try:
+                engine = make_engine(self.url, pool_size=1)
+                upgrade(engine)
+                _record_heads(engine, fingerprint)
+                engine.dispose()
+                status = 0
+            except BaseException:
+                log.exception("database migration failed")
+            finally:
+                logging.shutdown()
+                os._exit(status)
+        _, wait_status = os.waitpid(pid, 0)
+        status = os.waitstatus_to_exitcode(wait_status)
+        if status != 0:
+            raise MigrationError(f"database migration failed (child process exit status {status}); see the log")
 
     def dispose(self) -> None:
         self.engine.dispose()

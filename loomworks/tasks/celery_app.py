@@ -4,8 +4,9 @@
 who runs a job and how it is woken:
 
 - `enqueue_in` adds the row in the caller's transaction, as before; when that transaction commits,
-  one Celery message naming the job id goes to the job's queue (`indexing`, `workflow`, `tracing`
-  or `mail`). A rolled-back job sends nothing.
+  one Celery message naming the job id goes to the job's queue (`indexing`, `workflow` — which
+  also carries the streamed runs of `run_in_worker` —, `tracing` or `mail`). A rolled-back job sends
+  nothing.
 - A worker (`loomworks worker`) receives the message and claims the row by id — the same atomic
   `queued -> running` update with a lease that the embedded runner uses — then runs the handler
   registered for its kind and records the outcome. Messages are acknowledged late (after the
@@ -42,10 +43,15 @@ log = logging.getLogger("loomworks.jobs")
 QUEUES = ("indexing", "workflow", "tracing", "mail")
 TASK_NAME = "loomworks.run_job"
 _PENDING = "loomworks_celery_jobs"
+# Runs a client is streaming (workflow runs, chatflow and chat turns): the `workflow` queue, which a
+# deployment can give workers of their own so that a backlog of indexing never delays an answer.
+RUN_KINDS = ("workflow_run", "chatflow_turn", "chat_turn")
 
 
 def queue_for(kind: str) -> str:
     """The Celery queue of a job kind (document indexing, runs, trace export, mail)."""
+    if kind in RUN_KINDS:
+        return "workflow"
     if kind.startswith(("index", "sync_", "drop_dataset")) or kind.startswith("knowledge"):
         return "indexing"
     if kind.startswith(("trace", "tracing")):

@@ -349,7 +349,8 @@ def _expected_statistics(facts: Facts) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for day in sorted(by_day):
         rows = by_day[day]
-        conversations = {m["conversation_id"] for m in rows if m["conversation_id"]}
+        # A completion message has no conversation and counts as its own, as in Dify.
+        conversations = {m["conversation_id"] or m["id"] for m in rows}
         latency = sum(float(m["provider_response_latency"]) for m in rows)
         liked = sum(1 for m in rows if facts.likes(m["id"], source="user"))
         out["daily-messages"].append({"date": day, "message_count": len(rows)})

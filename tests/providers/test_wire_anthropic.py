@@ -13,12 +13,13 @@ from loomworks.providers.base import Credentials, LLMRequest, TokenCount
 from loomworks.providers.errors import (
     CredentialsValidateFailedError,
     InvokeBadRequestError,
+    InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
 from loomworks.providers.registry import get_provider
 from loomworks.providers.wire.anthropic import AnthropicAdapter
 from tests._live_server import live_server
-from tests.fakes.anthropic import GOOD_KEY, create_app
+from tests.fakes.anthropic import GOOD_KEY, STRUCTURED, create_app
 from tests.providers._suite import WEATHER, LLMAdapterSuite, Vendor, ask, collect, joined_calls
 
 MODEL = "claude-sonnet-4-20250514"
@@ -187,3 +188,164 @@ async def test_a_refused_key_names_the_field(vendor: Vendor) -> None:
         await vendor.adapter.validate_credentials(vendor.bad_credentials, model_type="llm", model=MODEL)
     assert raised.value.params == "anthropic_api_key"
     assert vendor.requests[-1]["max_tokens"] == 1
+
+
+# Structured output: the schema rides as a forced answer tool, whose input is the answer's JSON text.
+
+FORECAST = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "temperature_c": {"type": "integer"},
+        "conditions": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["city", "temperature_c"],
+}
+
+
+def _structured(schema: Any = None, **extra: Any) -> dict[str, Any]:
+    wrapper = {"name": "forecast", "description": "The forecast", "schema": FORECAST}
+    return {"response_format": "json_schema", "json_schema": json.dumps(wrapper) if schema is None else schema, **extra}
+
+
+async def test_streamed_structured_output_is_the_answer_tools_json(vendor: Vendor) -> None:
+    vendor.play("structured")
+    chunks = await collect(vendor, ask(vendor, "Forecast for Paris?", parameters=_structured()))
+    pieces = [c.text for c in chunks if c.text]
+    assert len(pieces) >= 2, "the JSON streams in fragments"
+    assert json.loads("".join(pieces)) == STRUCTURED
+    assert not joined_calls(chunks), "the answer tool is never reported as a tool call"
+    assert chunks[-1].finish_reason == "stop"
+    assert chunks[-1].tokens == TokenCount(prompt_tokens=7, completion_tokens=12)
+    sent = vendor.requests[-1]
+    assert sent["tools"] == [{"name": "forecast", "description": "The forecast", "input_schema": FORECAST}]
+    assert sent["tool_choice"] == {"type": "tool", "name": "forecast"}
+    assert "response_format" not in sent
+    assert "json_schema" not in sent
+
+
+async def test_blocking_structured_output(vendor: Vendor) -> None:
+    vendor.play("structured")
+    (chunk,) = await collect(vendor, ask(vendor, stream=False, parameters=_structured()))
+    assert json.loads(chunk.text) == STRUCTURED
+    assert (chunk.tool_calls, chunk.finish_reason) == ([], "stop")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "tool"),
+    [
+        # The workflow LLM node's form: Dify's wrapper as an object, not JSON text.
+        (
+            {"response_format": "json_schema", "json_schema": {"name": "output", "schema": FORECAST}},
+            {"name": "output", "input_schema": FORECAST},
+        ),
+        # A bare schema (no wrapper); an object root without `type` gets one.
+        (
+            {"response_format": "json_schema", "json_schema": json.dumps({"properties": {"a": {"type": "string"}}})},
+            {"name": "response", "input_schema": {"type": "object", "properties": {"a": {"type": "string"}}}},
+        ),
+        # Any JSON object; names that Anthropic refuses are made safe.
+        ({"response_format": "json_object"}, {"name": "response", "input_schema": {"type": "object"}}),
+        ({"response_format": "JSON"}, {"name": "response", "input_schema": {"type": "object"}}),
+        (
+            {"response_format": "json_schema", "json_schema": {"name": "my answer!", "schema": FORECAST}},
+            {"name": "my_answer_", "input_schema": FORECAST},
+        ),
+    ],
+)
+async def test_schema_forms_become_the_answer_tool(
+    vendor: Vendor, parameters: dict[str, Any], tool: dict[str, Any]
+) -> None:
+    vendor.play("structured")
+    (chunk,) = await collect(vendor, ask(vendor, stream=False, parameters=parameters))
+    assert json.loads(chunk.text) == STRUCTURED
+    (sent,) = vendor.requests[-1]["tools"]
+    assert {"name": sent["name"], "input_schema": sent["input_schema"]} == tool
+    assert sent["description"], "the model is told what the tool is for"
+    assert vendor.requests[-1]["tool_choice"] == {"type": "tool", "name": tool["name"]}
+
+
+async def test_text_format_sends_no_tool(vendor: Vendor) -> None:
+    chunks = await collect(vendor, ask(vendor, parameters={"response_format": "text"}))
+    assert "".join(c.text for c in chunks) == "Hello world"
+    assert "tools" not in vendor.requests[-1]
+    assert "tool_choice" not in vendor.requests[-1]
+
+
+async def test_structured_output_beside_the_callers_tools(vendor: Vendor) -> None:
+    """The caller's tools stay callable (`any`), and an answer tool never shadows one of them."""
+    vendor.play("structured")
+    params = _structured({"name": "get_weather", "schema": FORECAST})
+    chunks = await collect(vendor, ask(vendor, tools=[WEATHER], parameters=params))
+    assert json.loads("".join(c.text for c in chunks)) == STRUCTURED
+    sent = vendor.requests[-1]
+    assert [t["name"] for t in sent["tools"]] == ["get_weather", "get_weather_1"]
+    assert sent["tool_choice"] == {"type": "any"}
+    # When the model calls one of the caller's tools instead, that is a tool call, as without a schema.
+    vendor.play("tool_call")
+    chunks = await collect(vendor, ask(vendor, tools=[WEATHER], parameters=params))
+    assert joined_calls(chunks) == {0: {"id": "toolu_01A", "name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    assert chunks[-1].finish_reason == "tool_calls"
+    (chunk,) = await collect(vendor, ask(vendor, tools=[WEATHER], parameters=params, stream=False))
+    assert [c.name for c in chunk.tool_calls] == ["get_weather"]
+    assert chunk.finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_structured_output_with_extended_thinking(vendor: Vendor, stream: bool) -> None:
+    """The API refuses a forced tool choice while thinking: the choice is `auto`, the system text asks
+    for the tool, and the prose the model writes beside the answer tool is not part of the answer."""
+    vendor.play("structured")
+    params = _structured(thinking=True)
+    messages = [{"role": "system", "content": "Be exact."}, {"role": "user", "content": "Forecast?"}]
+    chunks = await collect(vendor, LLMRequest(model=MODEL, messages=messages, parameters=params, stream=stream))
+    assert json.loads("".join(c.text for c in chunks)) == STRUCTURED
+    assert "".join(c.reasoning for c in chunks) == "I should use the tool."
+    assert chunks[-1].finish_reason == "stop"
+    sent = vendor.requests[-1]
+    assert sent["tool_choice"] == {"type": "auto"}
+    assert sent["system"] == "Be exact.\n\nGive your final answer by calling the `forecast` tool."
+
+
+async def test_thinking_model_that_skips_the_answer_tool_keeps_its_text(vendor: Vendor) -> None:
+    vendor.play("thinking")
+    chunks = await collect(vendor, ask(vendor, parameters=_structured(thinking=True)))
+    assert "".join(c.text for c in chunks) == "Hello world"
+    assert not chunks[-1].text, "held text comes before the final chunk"
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_answer_tool_called_with_an_empty_object(vendor: Vendor) -> None:
+    vendor.play("structured_empty")
+    params = {"response_format": "json_object"}
+    assert "".join(c.text for c in await collect(vendor, ask(vendor, parameters=params))) == "{}"
+    (chunk,) = await collect(vendor, ask(vendor, parameters=params, stream=False))
+    assert chunk.text == "{}"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"response_format": "json_schema"}, "needs the json_schema parameter"),
+        ({"response_format": "json_schema", "json_schema": "{nope"}, "json_schema is not valid JSON"),
+        ({"response_format": "json_schema", "json_schema": "[1]"}, "json_schema must be a JSON object"),
+        (
+            {"response_format": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array"}}},
+            "root type is object, not 'array'",
+        ),
+    ],
+)
+async def test_unusable_schemas_are_bad_requests(vendor: Vendor, parameters: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvokeBadRequestError, match=message):
+        await collect(vendor, ask(vendor, parameters=parameters))
+    assert vendor.requests == [], "nothing is sent"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_vendor_errors_of_a_structured_call(vendor: Vendor, stream: bool) -> None:
+    vendor.play("error_429")
+    with pytest.raises(InvokeRateLimitError, match="scripted failure"):
+        await collect(vendor, ask(vendor, parameters=_structured(), stream=stream))
+    vendor.play("overloaded")
+    with pytest.raises(InvokeServerUnavailableError, match="Overloaded"):
+        await collect(vendor, ask(vendor, parameters=_structured()))

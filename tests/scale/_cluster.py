@@ -1,7 +1,9 @@
 """A scaled Loomworks on loopback: N `serve` and M `worker` processes on PostgreSQL + a private Redis.
 
 Used by `test_scaled_setup.py` and `bench/scale.py`. Every process is a real child process started
-with the scaled settings; logs go to files under `log_dir`.
+with the scaled settings; logs go to files under `log_dir`. `stream_turn` (a chat turn) and
+`stream_workflow` (a workflow run) drive one streamed request each the way a careful client does:
+a POST refused outright goes to the next API process, a stream cut off resumes with `Last-Event-ID`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -96,7 +98,7 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
-    def wait_healthy(self, proc: Proc, seconds: float = 60) -> None:
+    def wait_healthy(self, proc: Proc, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         while True:
             try:
@@ -108,7 +110,7 @@ class Cluster:
                 raise RuntimeError(f"{proc.name} did not start: {(self.log_dir / f'{proc.name}.log').read_text()}")
             time.sleep(0.05)
 
-    def wait_worker_ready(self, proc: Proc, seconds: float = 60) -> None:
+    def wait_worker_ready(self, proc: Proc, seconds: float = 120) -> None:
         deadline = time.monotonic() + seconds
         log = self.log_dir / f"{proc.name}.log"
         while "ready." not in log.read_text(errors="replace"):
@@ -168,6 +170,61 @@ def configure_chat_app(base: str, fake: str) -> str:
         return str(http.post(f"/console/api/apps/{app['id']}/api-keys", headers=console).json()["token"])
 
 
+def _console_login(http: httpx.Client) -> dict[str, str]:
+    login = http.post("/console/api/login", json={"email": "s@example.com", "password": PASSWORD})
+    return {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+
+
+# start(q) -> llm (echoes q through the fake) -> end(result): the answer streams as `text_chunk` events.
+WORKFLOW_GRAPH = {
+    "nodes": [
+        {
+            "id": "start",
+            "data": {"type": "start", "title": "Start", "variables": [{"variable": "q", "type": "paragraph"}]},
+        },
+        {
+            "id": "llm",
+            "data": {
+                "type": "llm",
+                "title": "LLM",
+                "model": {"provider": "openai", "name": "gpt-4o-mini", "mode": "chat", "completion_params": {}},
+                "prompt_template": [{"role": "user", "text": "{{#start.q#}}"}],
+                "context": {"enabled": False, "variable_selector": []},
+                "vision": {"enabled": False},
+            },
+        },
+        {
+            "id": "end",
+            "data": {
+                "type": "end",
+                "title": "End",
+                "outputs": [{"variable": "result", "value_selector": ["llm", "text"]}],
+            },
+        },
+    ],
+    "edges": [
+        {"id": "start-llm", "source": "start", "target": "llm", "sourceHandle": "source"},
+        {"id": "llm-end", "source": "llm", "target": "end", "sourceHandle": "source"},
+    ],
+}
+
+
+def configure_workflow_app(base: str) -> str:
+    """A published workflow app answering through the model `configure_chat_app` set up; returns its key."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        console = _console_login(http)
+        app = http.post("/console/api/apps", headers=console, json={"name": "scale-flow", "mode": "workflow"}).json()
+        apps = f"/console/api/apps/{app['id']}"
+        draft = http.get(f"{apps}/workflows/draft", headers=console).json()
+        http.post(
+            f"{apps}/workflows/draft",
+            headers=console,
+            json={"graph": WORKFLOW_GRAPH, "features": {}, "hash": draft["hash"]},
+        ).raise_for_status()
+        http.post(f"{apps}/workflows/publish", headers=console, json={}).raise_for_status()
+        return str(http.post(f"{apps}/api-keys", headers=console).json()["token"])
+
+
 @dataclass
 class StreamResult:
     index: int
@@ -176,11 +233,39 @@ class StreamResult:
     answer: str = ""
     task_id: str | None = None
     message_id: str | None = None
+    run_id: str | None = None  # workflow runs: the `workflow_run_id` of the stream
+    status: str = ""  # workflow runs: the status in `workflow_finished`
     last_id: str | None = None
     events: list[str] = field(default_factory=list)
     resumed: int = 0
     failovers: int = 0  # POSTs refused by a dead API process and sent to another one
     detail: str = ""
+
+
+def _take(result: StreamResult, event: dict[str, Any]) -> bool:
+    """Fold one event into `result`; True when it is the stream's final event."""
+    kind = event.get("event", "")
+    result.events.append(kind)
+    result.task_id = event.get("task_id", result.task_id)
+    result.message_id = event.get("message_id", result.message_id)
+    result.run_id = event.get("workflow_run_id", result.run_id)
+    if kind in ("message", "text_chunk"):
+        result.answer += event.get("answer", "") or (event.get("data") or {}).get("text", "")
+    elif kind == "message_replace":
+        result.answer = event.get("answer", "")
+    elif kind == "text_replace":
+        result.answer = (event.get("data") or {}).get("text", "")
+    elif kind in ("message_end", "workflow_finished"):
+        if kind == "workflow_finished":
+            data = event.get("data") or {}
+            result.status = str(data.get("status"))
+            result.answer = str((data.get("outputs") or {}).get("result", ""))
+        result.outcome = "completed"
+        return True
+    elif kind == "error":
+        result.outcome, result.detail = "error_event", f"{event.get('code')}: {event.get('message')}"
+        return True
+    return False
 
 
 async def _read_sse(response: httpx.Response, result: StreamResult) -> bool:
@@ -192,38 +277,32 @@ async def _read_sse(response: httpx.Response, result: StreamResult) -> bool:
             continue
         if not line.startswith("data: "):
             continue
-        event = json.loads(line[6:])
-        kind = event.get("event", "")
-        result.events.append(kind)
         if event_id is not None:
             result.last_id = event_id
             event_id = None
-        result.task_id = event.get("task_id", result.task_id)
-        result.message_id = event.get("message_id", result.message_id)
-        if kind == "message":
-            result.answer += event.get("answer", "")
-        elif kind == "message_replace":
-            result.answer = event.get("answer", "")
-        elif kind == "message_end":
-            result.outcome = "completed"
-            return True
-        elif kind == "error":
-            result.outcome, result.detail = "error_event", f"{event.get('code')}: {event.get('message')}"
+        if _take(result, json.loads(line[6:])):
             return True
     return False
 
 
-async def stream_turn(
-    client: httpx.AsyncClient, bases: list[str], key: str, index: int, query: str, resume_tries: int = 6
+async def _stream(
+    client: httpx.AsyncClient,
+    bases: list[str],
+    key: str,
+    result: StreamResult,
+    *,
+    post: str,
+    body: dict[str, Any],
+    events: str,
+    resume_tries: int,
 ) -> StreamResult:
-    """One streamed chat turn; when its connection drops, resume from `Last-Event-ID` on another process."""
-    result = StreamResult(index=index, query=query)
+    """POST `body` to `post` and read the stream; when it drops, resume at `events` (with `{task_id}`)."""
+    index = result.index
     headers = {"Authorization": f"Bearer {key}"}
-    body = {"query": query, "inputs": {}, "user": f"user-{index}", "response_mode": "streaming"}
     for attempt in range(len(bases)):
         base = bases[(index + attempt) % len(bases)]
         try:
-            async with client.stream("POST", f"{base}/v1/chat-messages", json=body, headers=headers) as response:
+            async with client.stream("POST", f"{base}{post}", json=body, headers=headers) as response:
                 if response.status_code != 200:
                     result.outcome, result.detail = "error_event", f"HTTP {response.status_code}"
                     return result
@@ -248,10 +327,7 @@ async def stream_turn(
         result.resumed += 1
         try:
             async with client.stream(
-                "GET",
-                f"{other}/v1/chat-messages/{result.task_id}/events",
-                params={"user": f"user-{index}"},
-                headers=resume,
+                "GET", f"{other}{events.format(task_id=result.task_id)}", params={"user": body["user"]}, headers=resume
             ) as response:
                 if response.status_code == 200 and await _read_sse(response, result):
                     return result
@@ -260,3 +336,39 @@ async def stream_turn(
         await asyncio.sleep(0.3)
     result.outcome = "transport_error"
     return result
+
+
+async def stream_turn(
+    client: httpx.AsyncClient, bases: list[str], key: str, index: int, query: str, resume_tries: int = 6
+) -> StreamResult:
+    """One streamed chat turn; when its connection drops, resume from `Last-Event-ID` on another process."""
+    body = {"query": query, "inputs": {}, "user": f"user-{index}", "response_mode": "streaming"}
+    result = StreamResult(index=index, query=query)
+    return await _stream(
+        client,
+        bases,
+        key,
+        result,
+        post="/v1/chat-messages",
+        body=body,
+        events="/v1/chat-messages/{task_id}/events",
+        resume_tries=resume_tries,
+    )
+
+
+async def stream_workflow(
+    client: httpx.AsyncClient, bases: list[str], key: str, index: int, query: str, resume_tries: int = 6
+) -> StreamResult:
+    """One streamed workflow run (`inputs.q = query`), resumed like `stream_turn`; `answer` is its output."""
+    body = {"inputs": {"q": query}, "user": f"user-{index}", "response_mode": "streaming"}
+    result = StreamResult(index=index, query=query)
+    return await _stream(
+        client,
+        bases,
+        key,
+        result,
+        post="/v1/workflows/run",
+        body=body,
+        events="/v1/workflows/tasks/{task_id}/events",
+        resume_tries=resume_tries,
+    )

@@ -25,7 +25,9 @@ from loomworks.api.console import (
     workspaces,
 )
 
-router = APIRouter(prefix="/console/api")
+# The app adds the `/console/api` prefix when it includes this router (`create_app`): included there
+# without one, FastAPI would build every route once more to check the paths.
+router = APIRouter()
 for module in (
     dsl,
     setup,

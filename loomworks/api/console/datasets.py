@@ -9,34 +9,24 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from loomworks.api import knowledge_handlers
 from loomworks.api.console import external_knowledge
 from loomworks.api.deps import CurrentCaller, State
-from loomworks.api.knowledge_views import (
-    child_public,
-    dataset_public,
-    document_public,
-    indexing_status_public,
-    segment_public,
-)
-from loomworks.api.service.datasets import (
+from loomworks.api.knowledge_handlers import (
     ChildChunkBody,
     DocumentsMetadata,
     HitTestingBody,
     MetadataCreate,
     MetadataRename,
-    children_page,
-    dataset_tag_ids,
-    datasets_public,
-    document_detail,
-    documents_public,
-    forget_document,
+    index_later,
+    queueing_session,
     run_hit_testing,
     sync_later,
-    upload_file_public,
 )
+from loomworks.api.knowledge_views import child_public, dataset_public, document_public, indexing_status_public
 from loomworks.core.clock import to_timestamp
 from loomworks.core.errors import InvalidParamError, NotFoundError
-from loomworks.services.knowledge import datasets, documents, indexing, metadata, segments, tags
+from loomworks.services.knowledge import datasets, documents, metadata, segments, tags
 from loomworks.store.tables import UploadFile
 
 router = APIRouter(tags=["console: knowledge"])  # `/tags` and `/tag-bindings`; `kb` below holds `/datasets/…`
@@ -72,10 +62,6 @@ class SegmentBody(BaseModel):
     keywords: list[str] | None = None
 
 
-def _jobs(state: Any) -> Any:
-    return state.extras["jobs"]
-
-
 @kb.get("")
 def list_datasets(
     request: Request,
@@ -86,23 +72,9 @@ def list_datasets(
     keyword: str | None = None,
     include_all: bool = False,
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        result = datasets.list_page(
-            session,
-            caller=caller,
-            page=page,
-            limit=limit,
-            keyword=keyword,
-            tag_ids=dataset_tag_ids(request),
-            include_all=include_all,
-        )
-        return {
-            "data": datasets_public(session, result.items),
-            "has_more": result.has_more,
-            "limit": result.limit,
-            "total": result.total,
-            "page": result.page,
-        }
+    return knowledge_handlers.list_datasets(
+        state, caller, request, page=page, limit=limit, keyword=keyword, include_all=include_all, api=False
+    )
 
 
 @kb.post("", status_code=201)
@@ -113,8 +85,7 @@ def create_dataset(body: DatasetCreate, caller: CurrentCaller, state: State) -> 
 
 @kb.get("/{dataset_id}")
 def get_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
-    with state.db.session() as session:
-        return datasets_public(session, [datasets.get(session, caller=caller, dataset_id=dataset_id)])[0]
+    return knowledge_handlers.get_dataset(state, caller, dataset_id, api=False)
 
 
 @kb.get("/{dataset_id}/use-check")
@@ -154,10 +125,7 @@ def update_dataset(dataset_id: str, body: dict[str, Any], caller: CurrentCaller,
 
 @kb.delete("/{dataset_id}", status_code=204)
 def delete_dataset(dataset_id: str, caller: CurrentCaller, state: State) -> Response:
-    with state.db.session() as session:
-        datasets.remove(session, caller=caller, dataset_id=dataset_id)
-        _jobs(state).enqueue_in(session, indexing.DROP_JOB, {"dataset_id": dataset_id})
-    _jobs(state).wake()
+    knowledge_handlers.delete_dataset(state, caller, dataset_id, api=False)
     return Response(status_code=204)
 
 
@@ -173,7 +141,7 @@ def _file_ids(data_source: dict[str, Any]) -> list[str]:
 def create_documents(dataset_id: str, body: DocumentsCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
     """Create one document per uploaded file (one batch) and queue their indexing."""
     ids = _file_ids(body.data_source)
-    with state.db.session() as session:
+    with queueing_session(state) as session:
         uploads = {
             u.id: u
             for u in session.scalars(
@@ -206,17 +174,13 @@ def create_documents(dataset_id: str, body: DocumentsCreate, caller: CurrentCall
                 new.document.batch = batch
             batch = new.document.batch
             created.append(new.document)
-            _jobs(state).enqueue_in(
-                session, documents.INDEX_JOB, {"document_id": new.document.id}, dedupe_key=new.document.id
-            )
+            index_later(state, session, new.document.id)
         dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
-        result = {
+        return {
             "dataset": dataset_public(dataset),
             "documents": [document_public(d) for d in created],
             "batch": batch,
         }
-    _jobs(state).wake()
-    return result
 
 
 @kb.get("/{dataset_id}/documents")
@@ -229,24 +193,14 @@ def list_documents(
     keyword: str | None = None,
     status: str | None = None,
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        rows, total = documents.list_page(
-            session, caller=caller, dataset_id=dataset_id, page=page, limit=limit, keyword=keyword, status=status
-        )
-        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
-        counts = documents.completed_segments(session, [d.id for d in rows])
-        data = documents_public(session, dataset, rows)
-        for body in data:
-            body["completed_segments"], body["total_segments"] = counts[body["id"]]
-        return {"data": data, "has_more": page * limit < total, "limit": limit, "total": total, "page": page}
+    return knowledge_handlers.list_documents(
+        state, caller, dataset_id, page=page, limit=limit, keyword=keyword, status=status, progress=True, api=False
+    )
 
 
 @kb.get("/{dataset_id}/batch/{batch}/indexing-status")
 def batch_status(dataset_id: str, batch: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
-    with state.db.session() as session:
-        rows = documents.by_batch(session, caller=caller, dataset_id=dataset_id, batch=batch)
-        counts = documents.completed_segments(session, [d.id for d in rows])
-        return {"data": [indexing_status_public(d, *counts[d.id]) for d in rows]}
+    return knowledge_handlers.batch_indexing_status(state, caller, dataset_id, batch, api=False)
 
 
 @kb.get("/{dataset_id}/documents/{document_id}")
@@ -257,17 +211,12 @@ def get_document(
     state: State,
     shown: str = Query("all", alias="metadata"),
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
-        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
-        return document_detail(session, dataset, document, shown)
+    return knowledge_handlers.get_document(state, caller, dataset_id, document_id, shown=shown, api=False)
 
 
 @kb.get("/{dataset_id}/documents/{document_id}/upload-file")
 def get_upload_file(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
-    with state.db.session() as session:
-        row = documents.upload_file(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
-        return upload_file_public(state.auth.secret_key, row)
+    return knowledge_handlers.get_upload_file(state, caller, dataset_id, document_id, api=False)
 
 
 @kb.get("/{dataset_id}/documents/{document_id}/indexing-status")
@@ -279,9 +228,7 @@ def document_status(dataset_id: str, document_id: str, caller: CurrentCaller, st
 
 @kb.delete("/{dataset_id}/documents/{document_id}", status_code=204)
 def delete_document(dataset_id: str, document_id: str, caller: CurrentCaller, state: State) -> Response:
-    with state.db.session() as session:
-        document = documents.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
-    forget_document(state, document.dataset_id, document.id)
+    knowledge_handlers.delete_document(state, caller, dataset_id, document_id, api=False)
     return Response(status_code=204)
 
 
@@ -293,25 +240,19 @@ def documents_action(
     state: State,
     document_id: list[str] = Query(default_factory=list),
 ) -> dict[str, str]:
-    with state.db.session() as session:
-        documents.set_status(session, caller=caller, dataset_id=dataset_id, document_ids=document_id, action=action)
-        for doc in document_id:
-            _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": doc})
-    _jobs(state).wake()
-    return {"result": "success"}
+    return knowledge_handlers.set_documents_status(state, caller, dataset_id, document_id, action, api=False)
 
 
 @kb.patch("/{dataset_id}/documents/{document_id}/processing/{action}")
 def processing(dataset_id: str, document_id: str, action: str, caller: CurrentCaller, state: State) -> dict[str, str]:
-    with state.db.session() as session:
+    with queueing_session(state) as session:
         if action == "pause":
             documents.pause(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
         elif action == "resume":
             documents.resume(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
-            _jobs(state).enqueue_in(session, documents.INDEX_JOB, {"document_id": document_id}, dedupe_key=document_id)
+            index_later(state, session, document_id)
         else:
             raise InvalidParamError("action must be pause or resume.", params="action")
-    _jobs(state).wake()
     return {"result": "success"}
 
 
@@ -326,60 +267,37 @@ def list_segments(
     keyword: str | None = None,
     status: list[str] | None = Query(None),
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        rows, total, document = segments.list_page(
-            session,
-            caller=caller,
-            dataset_id=dataset_id,
-            document_id=document_id,
-            statuses=status,
-            keyword=keyword,
-            page=page,
-            limit=limit,
-        )
-        return {
-            "data": [segment_public(s, segments.child_chunks(session, segment=s)) for s in rows],
-            "limit": limit,
-            "total": total,
-            "total_pages": (total + limit - 1) // limit,
-            "page": page,
-            "doc_form": document.doc_form,
-            "has_more": page * limit < total,
-        }
+    data, total, doc_form = knowledge_handlers.list_segments(
+        state, caller, dataset_id, document_id, statuses=status, keyword=keyword, page=page, limit=limit, api=False
+    )
+    return {
+        "data": data,
+        "limit": limit,
+        "total": total,
+        "total_pages": (total + limit - 1) // limit,
+        "page": page,
+        "doc_form": doc_form,
+        "has_more": page * limit < total,
+    }
 
 
 @kb.post("/{dataset_id}/documents/{document_id}/segment")
 def add_segment(
     dataset_id: str, document_id: str, body: SegmentBody, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        created, document = segments.add(
-            session, caller=caller, dataset_id=dataset_id, document_id=document_id, items=[body.model_dump()]
-        )
-        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document.id})
-        result = {"data": segment_public(created[0]), "doc_form": document.doc_form}
-    _jobs(state).wake()
-    return result
+    data, doc_form = knowledge_handlers.add_segments(
+        state, caller, dataset_id, document_id, [body.model_dump()], api=False
+    )
+    return {"data": data[0], "doc_form": doc_form}
 
 
 @kb.patch("/{dataset_id}/documents/{document_id}/segments/{segment_id}")
 def edit_segment(
     dataset_id: str, document_id: str, segment_id: str, body: SegmentBody, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        segment = segments.update(
-            session,
-            caller=caller,
-            dataset_id=dataset_id,
-            document_id=document_id,
-            segment_id=segment_id,
-            changes=body.model_dump(),
-        )
-        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
-        document = documents.get(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
-        result = {"data": segment_public(segment), "doc_form": document.doc_form}
-    _jobs(state).wake()
-    return result
+    return knowledge_handlers.update_segment(
+        state, caller, dataset_id, document_id, segment_id, body.model_dump(), api=False
+    )
 
 
 @kb.patch("/{dataset_id}/documents/{document_id}/segment/{action}")
@@ -393,7 +311,7 @@ def segment_action(
 ) -> dict[str, str]:
     if action not in ("enable", "disable"):
         raise InvalidParamError("action must be enable or disable.", params="action")
-    with state.db.session() as session:
+    with queueing_session(state) as session:
         for sid in segment_id:
             segments.update(
                 session,
@@ -403,8 +321,7 @@ def segment_action(
                 segment_id=sid,
                 changes={"enabled": action == "enable"},
             )
-        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
-    _jobs(state).wake()
+        sync_later(state, session, document_id)
     return {"result": "success"}
 
 
@@ -416,11 +333,7 @@ def delete_segments(
     state: State,
     segment_id: list[str] = Query(default_factory=list),
 ) -> Response:
-    with state.db.session() as session:
-        for sid in segment_id:
-            segments.remove(session, caller=caller, dataset_id=dataset_id, document_id=document_id, segment_id=sid)
-        _jobs(state).enqueue_in(session, segments.SYNC_JOB, {"document_id": document_id})
-    _jobs(state).wake()
+    knowledge_handlers.delete_segments(state, caller, dataset_id, document_id, segment_id, api=False)
     return Response(status_code=204)
 
 
@@ -431,11 +344,10 @@ class RetryBody(BaseModel):
 @kb.post("/{dataset_id}/retry", status_code=204)
 def retry_documents(dataset_id: str, body: RetryBody, caller: CurrentCaller, state: State) -> Response:
     """Index failed (or paused) documents again from the start."""
-    with state.db.session() as session:
+    with queueing_session(state) as session:
         for document_id in body.document_ids:
             documents.resume(session, caller=caller, dataset_id=dataset_id, document_id=document_id)
-            _jobs(state).enqueue_in(session, documents.INDEX_JOB, {"document_id": document_id}, dedupe_key=document_id)
-    _jobs(state).wake()
+            index_later(state, session, document_id)
     return Response(status_code=204)
 
 
@@ -465,37 +377,18 @@ def list_child_chunks(
     page: int = Query(1),
     limit: int = Query(20),
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        rows, total = segments.list_children(
-            session,
-            caller=caller,
-            dataset_id=dataset_id,
-            document_id=document_id,
-            segment_id=segment_id,
-            keyword=keyword,
-            page=page,
-            limit=limit,
-        )
-        return children_page(rows, total, page, limit)
+    return knowledge_handlers.list_child_chunks(
+        state, caller, dataset_id, document_id, segment_id, keyword=keyword, page=page, limit=limit, api=False
+    )
 
 
 @kb.post(_CHILDREN)
 def create_child_chunk(
     dataset_id: str, document_id: str, segment_id: str, body: ChildChunkBody, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        chunk = segments.add_child(
-            session,
-            caller=caller,
-            dataset_id=dataset_id,
-            document_id=document_id,
-            segment_id=segment_id,
-            content=body.content,
-        )
-        sync_later(state, session, chunk.document_id)
-        result = {"data": child_public(chunk)}
-    _jobs(state).wake()
-    return result
+    return knowledge_handlers.create_child_chunk(
+        state, caller, dataset_id, document_id, segment_id, body.content, api=False
+    )
 
 
 @kb.patch(_CHILDREN)
@@ -503,7 +396,7 @@ def replace_child_chunks(
     dataset_id: str, document_id: str, segment_id: str, body: ChildChunksBatch, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
     """The console's batch edit of a segment's child chunks (`{chunks: [{id?, content}]}`)."""
-    with state.db.session() as session:
+    with queueing_session(state) as session:
         kept = segments.replace_children(
             session,
             caller=caller,
@@ -513,9 +406,7 @@ def replace_child_chunks(
             chunks=body.chunks,
         )
         sync_later(state, session, document_id)
-        result = {"data": [child_public(c) for c in kept]}
-    _jobs(state).wake()
-    return result
+        return {"data": [child_public(c) for c in kept]}
 
 
 @kb.patch(_CHILDREN + "/{child_chunk_id}")
@@ -528,37 +419,16 @@ def update_child_chunk(
     caller: CurrentCaller,
     state: State,
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        chunk = segments.update_child(
-            session,
-            caller=caller,
-            dataset_id=dataset_id,
-            document_id=document_id,
-            segment_id=segment_id,
-            child_chunk_id=child_chunk_id,
-            content=body.content,
-        )
-        sync_later(state, session, chunk.document_id)
-        result = {"data": child_public(chunk)}
-    _jobs(state).wake()
-    return result
+    return knowledge_handlers.update_child_chunk(
+        state, caller, dataset_id, document_id, segment_id, child_chunk_id, body.content, api=False
+    )
 
 
 @kb.delete(_CHILDREN + "/{child_chunk_id}", status_code=204)
 def delete_child_chunk(
     dataset_id: str, document_id: str, segment_id: str, child_chunk_id: str, caller: CurrentCaller, state: State
 ) -> Response:
-    with state.db.session() as session:
-        chunk = segments.remove_child(
-            session,
-            caller=caller,
-            dataset_id=dataset_id,
-            document_id=document_id,
-            segment_id=segment_id,
-            child_chunk_id=child_chunk_id,
-        )
-        sync_later(state, session, chunk.document_id)
-    _jobs(state).wake()
+    knowledge_handlers.delete_child_chunk(state, caller, dataset_id, document_id, segment_id, child_chunk_id, api=False)
     return Response(status_code=204)
 
 
@@ -573,37 +443,29 @@ def built_in_metadata() -> dict[str, Any]:
 
 @kb.post("/{dataset_id}/metadata", status_code=201)
 def create_metadata(dataset_id: str, body: MetadataCreate, caller: CurrentCaller, state: State) -> dict[str, Any]:
-    with state.db.session() as session:
-        field = metadata.create(session, caller=caller, dataset_id=dataset_id, kind=body.type, name=body.name)
-        return metadata.field_public(field)
+    return knowledge_handlers.create_metadata(state, caller, dataset_id, body, api=False)
 
 
 @kb.get("/{dataset_id}/metadata")
 def list_metadata(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
-    with state.db.session() as session:
-        return metadata.list_fields(session, caller=caller, dataset_id=dataset_id)
+    return knowledge_handlers.list_metadata(state, caller, dataset_id, api=False)
 
 
 @kb.post("/{dataset_id}/metadata/built-in/{action}")
 def toggle_built_in_metadata(dataset_id: str, action: str, caller: CurrentCaller, state: State) -> dict[str, str]:
-    with state.db.session() as session:
-        metadata.set_built_in(session, caller=caller, dataset_id=dataset_id, action=action)
-    return {"result": "success"}
+    return knowledge_handlers.toggle_built_in_metadata(state, caller, dataset_id, action, api=False)
 
 
 @kb.patch("/{dataset_id}/metadata/{metadata_id}")
 def rename_metadata(
     dataset_id: str, metadata_id: str, body: MetadataRename, caller: CurrentCaller, state: State
 ) -> dict[str, Any]:
-    with state.db.session() as session:
-        field = metadata.rename(session, caller=caller, dataset_id=dataset_id, metadata_id=metadata_id, name=body.name)
-        return metadata.field_public(field)
+    return knowledge_handlers.rename_metadata(state, caller, dataset_id, metadata_id, body, api=False)
 
 
 @kb.delete("/{dataset_id}/metadata/{metadata_id}", status_code=204)
 def delete_metadata(dataset_id: str, metadata_id: str, caller: CurrentCaller, state: State) -> Response:
-    with state.db.session() as session:
-        metadata.remove(session, caller=caller, dataset_id=dataset_id, metadata_id=metadata_id)
+    knowledge_handlers.delete_metadata(state, caller, dataset_id, metadata_id, api=False)
     return Response(status_code=204)
 
 
@@ -611,16 +473,12 @@ def delete_metadata(dataset_id: str, metadata_id: str, caller: CurrentCaller, st
 def set_documents_metadata(
     dataset_id: str, body: DocumentsMetadata, caller: CurrentCaller, state: State
 ) -> dict[str, str]:
-    with state.db.session() as session:
-        metadata.update_documents(session, caller=caller, dataset_id=dataset_id, operation_data=body.operation_data)
-    return {"result": "success"}
+    return knowledge_handlers.set_documents_metadata(state, caller, dataset_id, body, api=False)
 
 
 @kb.get("/{dataset_id}/tags")
 def get_dataset_tags(dataset_id: str, caller: CurrentCaller, state: State) -> dict[str, Any]:
-    with state.db.session() as session:
-        dataset = datasets.get(session, caller=caller, dataset_id=dataset_id)
-        return tags.dataset_tags(session, dataset=dataset)
+    return knowledge_handlers.dataset_tags(state, caller, dataset_id, api=False)
 
 
 router.include_router(kb)

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from loomworks.api.deps import CurrentCaller, State
-from loomworks.api.knowledge_views import dataset_public
-from loomworks.api.service.datasets import external_hit_testing_public, knowledge_runtime
+from loomworks.api.knowledge_handlers import knowledge_runtime
+from loomworks.api.knowledge_views import dataset_public, external_hit_testing_public
 from loomworks.core.errors import InvalidParamError
 from loomworks.services.knowledge import datasets, external, retrieval
 

@@ -76,6 +76,8 @@ def chatflow_service(state: Any) -> ChatflowService:
 async def run_chatflow(state: Any, request: ChatflowRequest, streaming: bool) -> Any:
     service = chatflow_service(state)
     turn = await service.prepare(request)
+    if streaming and state.settings.run_in_worker:
+        return await events.background_chatflow(state, turn)  # a background run, streamed from the bus
     if streaming:
         return sse_response(service.stream(turn))
     return await service.blocking(turn)

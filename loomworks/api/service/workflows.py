@@ -1,4 +1,9 @@
-"""Workflow apps through the Service API: run (blocking or streaming), read a run, stop, logs."""
+"""Workflow apps through the Service API: run (blocking or streaming), read a run, stop, logs.
+
+With `run_in_worker` a streamed run goes to a background worker once its input is checked; its
+events come from the event bus with `id:` lines, and `GET /workflows/tasks/{task_id}/events` (in
+`events.py`) resumes them after `Last-Event-ID`. Stop reaches the run on whichever process runs it.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import String, cast, func, or_, select
+from starlette.concurrency import run_in_threadpool
 
 from loomworks.api.deps import KeyApp, State
+from loomworks.api.service import events
 from loomworks.api.service.chat import _owner_of
 from loomworks.api.sse import sse_response
 from loomworks.api.workflow_views import log_public, run_public
@@ -41,6 +48,9 @@ async def _run(app: App, body: RunBody, state: Any, workflow_id: str | None) -> 
         RunRequest(app=app, inputs=body.inputs, user=body.user, workflow_id=workflow_id, files=body.files or [])
     )
     if body.response_mode == "streaming":
+        if state.settings.run_in_worker:
+            # A background run: it goes on without this connection; its events come from the bus.
+            return await events.background_workflow(state, prepared)
         return sse_response(service.stream(prepared))
     return await service.blocking(prepared)
 
@@ -84,9 +94,13 @@ def get_run(workflow_run_id: str, app: KeyApp, state: State) -> dict[str, Any]:
 
 @router.post("/tasks/{task_id}/stop")
 @router.post("/{task_id}/stop", include_in_schema=False)
-def stop(task_id: str, body: StopBody, app: KeyApp, state: State) -> dict[str, str]:
-    owner = _owner_of(state, app, body.user)
-    runs(state).stop(task_id=task_id, app_id=app.id, owner_key=owner.end_user_id or "")
+async def stop(task_id: str, body: StopBody, app: KeyApp, state: State) -> dict[str, str]:
+    owner = await run_in_threadpool(_owner_of, state, app, body.user)
+    owner_key = owner.end_user_id or ""
+    if state.settings.run_in_worker:
+        await events.background_workflows(state).stop(task_id, app_id=app.id, owner_key=owner_key)
+    else:
+        await run_in_threadpool(runs(state).stop, task_id=task_id, app_id=app.id, owner_key=owner_key)
     return {"result": "success"}
 
 

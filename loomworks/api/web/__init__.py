@@ -1,5 +1,11 @@
 """Web-app API (`/api`): what Dify's end-user web apps call, with passport tokens per visitor."""
 
-from loomworks.api.web.routes import router
+from fastapi import APIRouter
+
+from loomworks.api.web import media, routes
+
+router = APIRouter()
+router.include_router(routes.router)
+router.include_router(media.router)
 
 __all__ = ["router"]

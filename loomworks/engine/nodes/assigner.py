@@ -147,3 +147,10 @@ class AssignerNode(Node):
                 }
             )
         return NodeResult(outputs={}, inputs={}, process_data={"updated_variables": updated})
+
+    def replay(self, ctx: NodeContext, process_data: dict[str, Any] | None) -> None:
+        """Write the recorded new values again (conversation and loop variables live in the pool)."""
+        for item in (process_data or {}).get("updated_variables") or []:
+            selector = selector_of(item.get("selector")) if isinstance(item, dict) else None
+            if selector is not None:
+                ctx.pool.assign(selector, item.get("new_value"))

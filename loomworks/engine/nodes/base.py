@@ -110,6 +110,15 @@ class Node:
         del outputs
         return "source"
 
+    def replay(self, ctx: NodeContext, process_data: dict[str, Any] | None) -> None:
+        """Re-apply what a recorded execution did besides its outputs (resume).
+
+        Called instead of `run` when a resumed run takes the node's recorded execution; its
+        outputs are already in the pool. Nodes whose effects live elsewhere (an assigner's
+        writes, a loop-end's break) redo them from the recorded `process_data`.
+        """
+        del ctx, process_data
+
     def references(self) -> list[Selector]:
         """The selectors this node reads (validated to exist upstream)."""
         return []

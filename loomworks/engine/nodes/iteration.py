@@ -79,11 +79,9 @@ class IterationNode(Node):
         results: list[Any] = [None] * len(items)
         failed: set[int] = set()
         durations: dict[str, float] = {}
-        recorded = ctx.state.rounds.get(self.id) if self.parent_id is None else None
 
         async def one(index: int, item: Any) -> None:
-            if recorded and self._replay_round(ctx, recorded.get(index), index, results):
-                return
+            # On resume, `run_inner` replays what the round's nodes had recorded.
             pool = ctx.pool.child()
             pool.set_outputs(self.id, {"item": item, "index": index})
             previous = results[index - 1] if index and not self.parallel else None
@@ -127,16 +125,6 @@ class IterationNode(Node):
         outputs = {"output": output}
         self._completed(ctx, inputs, outputs, began, len(items), "succeeded", None)
         return NodeResult(outputs=outputs, inputs=inputs, metadata={"iteration_duration_map": durations})
-
-    def _replay_round(self, ctx: NodeContext, record: dict[str, Any] | None, index: int, results: list[Any]) -> bool:
-        """Take a round's result from its recorded output node (resume); False when it must run."""
-        selector = self.output_selector
-        if record is None or selector is None or selector[0] not in record:
-            return False
-        pool = ctx.pool.child()
-        pool.set_outputs(selector[0], record[selector[0]])
-        results[index] = pool.get(selector)
-        return True
 
     def _completed(
         self,

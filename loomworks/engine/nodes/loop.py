@@ -37,6 +37,10 @@ class LoopEndNode(Node):
         ctx.level.signals.add(BREAK)
         return NodeResult(outputs={})
 
+    def replay(self, ctx: NodeContext, process_data: dict[str, Any] | None) -> None:
+        del process_data
+        ctx.level.signals.add(BREAK)
+
 
 class LoopNode(Node):
     """Outputs the loop variables as they are after the last round (and `loop_round`)."""

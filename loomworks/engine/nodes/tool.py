@@ -1,10 +1,17 @@
-"""Tool and agent nodes: parameters resolved from the pool, the call made through the tool/agent port."""
+"""Tool and agent nodes: parameters resolved from the pool, the call made through the tool/agent port.
+
+The agent node streams its `text` as the agent answers, sends Dify's `agent_log` events for the
+agent's rounds, model steps and tool calls (see `_agent_log`), and in chatflows gives the agent the
+conversation's past turns when its `memory` is set (window size as for the LLM node).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from loomworks.engine.errors import PortUnavailableError
+from loomworks.engine.nodes._agent_log import AgentLogBook
+from loomworks.engine.nodes._model import Memory, history
 from loomworks.engine.nodes.base import Node, NodeResult
 from loomworks.engine.ports import AgentInvocation, ToolInvocation, ToolResult
 from loomworks.engine.variables import Selector, Template, selector_of
@@ -110,11 +117,13 @@ class AgentNode(Node):
 
     type = "agent"
     inline = False
+    streams = frozenset({"text"})
 
     def configure(self, data: dict[str, Any]) -> None:
         self.strategy_provider = str(data.get("agent_strategy_provider_name") or "")
         self.strategy_name = str(data.get("agent_strategy_name") or "")
         self.parameters = Parameters(data.get("agent_parameters"))
+        self.memory = Memory.parse(data.get("memory"))
 
     def references(self) -> list[Selector]:
         return self.parameters.references()
@@ -128,6 +137,8 @@ class AgentNode(Node):
                 "no agent runtime is configured.",
                 error_type="AgentStrategyNotFoundError",
             )
+        past = await history(ctx, self.memory)
+        book = AgentLogBook(ctx)
         result = await port.run(
             AgentInvocation(
                 tenant_id=ctx.state.tenant_id,
@@ -137,9 +148,15 @@ class AgentNode(Node):
                 strategy_name=self.strategy_name,
                 parameters=parameters,
                 plugin_unique_identifier=self.data.get("plugin_unique_identifier"),
+                history=past,
+                reporter=book,
             )
         )
-        metadata: dict[str, Any] = {"agent_strategy": self.strategy_name}
+        metadata: dict[str, Any] = {"agent_strategy": self.strategy_name, "agent_log": book.entries()}
         if result.usage is not None:
-            metadata.update(total_tokens=result.usage.total_tokens, total_price=str(result.usage.total_price))
+            metadata.update(
+                total_tokens=result.usage.total_tokens,
+                total_price=str(result.usage.total_price),
+                currency=result.usage.currency,
+            )
         return NodeResult(outputs=_outputs(result), inputs=parameters, metadata=metadata)

@@ -36,7 +36,7 @@ _EXTRACTORS: dict[str, Callable[[bytes, ExtractLimits], tuple[str, int]]] = {
     "docx": _one_page(extract_docx),
     "pptx": lambda data, _limits: extract_pptx(data),
     "xlsx": lambda data, limits: extract_xlsx(data, limits.max_chars),
-    "xls": lambda data, _limits: extract_xls(data),
+    "xls": lambda data, limits: extract_xls(data, limits.max_chars),
     "epub": lambda data, _limits: extract_epub(data),
     "csv": _one_page(extract_csv),
     "html": _one_page(extract_html),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 from loomworks.rag.extract._base import ExtractionError
@@ -47,12 +48,19 @@ def _zip_kind(data: bytes) -> str:
 def _ole_kind(data: bytes) -> str:
     import olefile
 
+    # olefile trusts the header's sector sizes (a damaged shift makes it compute 2**65535 and fail
+    # on logging it): only the two sizes [MS-CFB] allows get that far.
+    major, shift, mini_shift = struct.unpack_from("<H2xHH", data, 26) if len(data) >= 512 else (0, 0, 0)
+    if (major, shift) not in ((3, 9), (4, 12)) or mini_shift != 6:
+        raise ExtractionError("The file is damaged: it is not a readable OLE document.")
     try:
         ole = olefile.OleFileIO(io.BytesIO(data))
-    except OSError as exc:
+        try:
+            streams = {"/".join(entry) for entry in ole.listdir()}
+        finally:
+            ole.close()
+    except Exception as exc:  # noqa: BLE001 - olefile raises OSError and parsing errors on damaged files
         raise ExtractionError("The file is damaged: it is not a readable OLE document.") from exc
-    streams = {"/".join(entry) for entry in ole.listdir()}
-    ole.close()
     if "Workbook" in streams or "Book" in streams:
         return "xls"
     if any(s.startswith("__substg1.0_") for s in streams):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
 import email
 import email.policy
+import email.utils
 import io
+import struct
 from typing import Any
 
 from loomworks.rag.extract._base import ExtractionError
@@ -30,17 +34,89 @@ def extract_eml(data: bytes) -> str:
     return "\n".join(lines) + "\n\n" + text.strip()
 
 
-def _stream(ole: Any, code: str) -> str:
-    """A property stream of a MSG file: `001F` is UTF-16 text, `001E` 8-bit text."""
-    for suffix, encoding in (("001F", "utf-16-le"), ("001E", "cp1252")):
-        name = f"__substg1.0_{code}{suffix}"
-        if ole.exists(name):
-            return ole.openstream(name).read().decode(encoding, errors="replace").rstrip("\x00")
-    return ""
+# [MS-OXMSG]: property ids of the message, and the fixed-size rows of `__properties_version1.0`.
+_SUBJECT, _SENDER, _SENDER_SMTP, _SENDER_ADDRESS, _REPRESENTING = 0x0037, 0x0C1A, 0x5D01, 0x0C1F, 0x0042
+_TO, _CC, _BODY, _HTML = 0x0E04, 0x0E03, 0x1000, 0x1013
+_SUBMIT_TIME, _DELIVERY_TIME = 0x0039, 0x0E06
+_MESSAGE_CODEPAGE, _INTERNET_CODEPAGE = 0x3FFD, 0x3FDE
+_PROPERTY_ROW = struct.Struct("<HHIQ")  # type, id, flags, value (fixed-size values inline)
+_TOP_HEADER = 32  # bytes before the rows in the top-level message's properties stream
+_CODECS = {65001: "utf-8", 1200: "utf-16-le", 20127: "ascii", 28591: "latin-1", 50220: "iso2022_jp"}
+
+
+class _Msg:
+    """The streams of one Outlook message in an open OLE file."""
+
+    def __init__(self, ole: Any) -> None:
+        self.ole = ole
+        self.fixed = self._fixed()
+        # 8-bit strings are in the message's code page; the HTML body is in the Internet one.
+        self.codec = self._codec(_MESSAGE_CODEPAGE, _INTERNET_CODEPAGE) or "cp1252"
+        self.html_codec = self._codec(_INTERNET_CODEPAGE)
+
+    def _fixed(self) -> dict[int, int]:
+        """Fixed-size property values (id -> the 8 value bytes as an integer)."""
+        if not self.ole.exists("__properties_version1.0"):
+            return {}
+        data = self.ole.openstream("__properties_version1.0").read()
+        values: dict[int, int] = {}
+        for offset in range(_TOP_HEADER, len(data) - _PROPERTY_ROW.size + 1, _PROPERTY_ROW.size):
+            _kind, pid, _flags, value = _PROPERTY_ROW.unpack_from(data, offset)
+            values[pid] = value
+        return values
+
+    def _codec(self, *pids: int) -> str | None:
+        """The codec of the first of these code-page properties that names a known one."""
+        for pid in pids:
+            page = self.fixed.get(pid, 0) & 0xFFFFFFFF
+            if page:
+                try:
+                    return codecs.lookup(_CODECS.get(page, f"cp{page}")).name
+                except LookupError:
+                    continue
+        return None
+
+    def text(self, pid: int) -> str:
+        """A string property: `001F` streams are UTF-16, `001E` ones 8-bit in the message's code page."""
+        for suffix, codec in (("001F", "utf-16-le"), ("001E", self.codec)):
+            name = f"__substg1.0_{pid:04X}{suffix}"
+            if self.ole.exists(name):
+                return self.ole.openstream(name).read().decode(codec, errors="replace").rstrip("\x00")
+        return ""
+
+    def html(self) -> str:
+        """The HTML body as text ("" without one); without a code page its own `<meta charset>` decides."""
+        name = f"__substg1.0_{_HTML:04X}0102"
+        if not self.ole.exists(name):
+            return ""
+        markup = self.ole.openstream(name).read()
+        return html_to_text(markup.decode(self.html_codec, errors="replace") if self.html_codec else markup)
+
+    def sender(self) -> str:
+        name = self.text(_SENDER) or self.text(_REPRESENTING)
+        address = self.text(_SENDER_SMTP) or self.text(_SENDER_ADDRESS)
+        if "@" not in address or address in name:
+            return name  # an Exchange (X.500) address says nothing to a reader
+        return f"{name} <{address}>" if name else address
+
+    def date(self) -> str:
+        """When it was sent (else received), as an RFC 5322 date like an EML's `Date`."""
+        ticks = self.fixed.get(_SUBMIT_TIME) or self.fixed.get(_DELIVERY_TIME)
+        if not ticks:
+            return ""
+        try:
+            moment = _FILETIME_EPOCH + dt.timedelta(microseconds=ticks // 10)
+        except OverflowError:
+            return ""
+        return email.utils.format_datetime(moment)
+
+
+_FILETIME_EPOCH = dt.datetime(1601, 1, 1, tzinfo=dt.UTC)
 
 
 def extract_msg(data: bytes) -> str:
-    """Sender, recipients, subject and body of an Outlook message.
+    """Sender, recipients, date, subject and body (plain text, else the HTML body as text) of an
+    Outlook message.
 
     Raises:
         ExtractionError: the OLE container cannot be read.
@@ -49,20 +125,24 @@ def extract_msg(data: bytes) -> str:
 
     try:
         ole = olefile.OleFileIO(io.BytesIO(data))
-    except OSError as exc:
-        raise ExtractionError("The Outlook message cannot be read.") from exc
+    except Exception as exc:  # noqa: BLE001 - olefile raises OSError and parsing errors on damaged files
+        raise ExtractionError("The Outlook message cannot be read: the file is damaged.") from exc
     try:
+        msg = _Msg(ole)
         lines = _headers(
             [
-                ("From", _stream(ole, "0C1A")),
-                ("To", _stream(ole, "0E04")),
-                ("Cc", _stream(ole, "0E03")),
-                ("Subject", _stream(ole, "0037")),
+                ("From", msg.sender()),
+                ("To", msg.text(_TO)),
+                ("Cc", msg.text(_CC)),
+                ("Date", msg.date()),
+                ("Subject", msg.text(_SUBJECT)),
             ]
         )
-        body = _stream(ole, "1000")
-        if not body and ole.exists("__substg1.0_10130102"):
-            body = html_to_text(ole.openstream("__substg1.0_10130102").read())
+        body = msg.text(_BODY)
+        if not body.strip():
+            body = msg.html()
+    except Exception as exc:  # noqa: BLE001 - a damaged stream or chain fails only when it is read
+        raise ExtractionError("The Outlook message cannot be read: the file is damaged.") from exc
     finally:
         ole.close()
     return "\n".join(lines) + "\n\n" + body.strip()

@@ -16,7 +16,9 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()  # a date cell: both formats store dates as midnight
+    if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return str(value)
 
@@ -61,25 +63,87 @@ def extract_xlsx(data: bytes, max_chars: int) -> tuple[str, int]:
     return "\n\n".join(sheets), len(book.sheetnames)
 
 
-def extract_xls(data: bytes) -> tuple[str, int]:
-    """Legacy Excel workbooks through xlrd, rendered like XLSX.
+def _xls_value(cell: Any, datemode: int) -> Any:
+    """A cell of xlrd as openpyxl would give it: dates as dates, booleans as bools, errors as `#DIV/0!`."""
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            moment = xlrd.xldate_as_datetime(cell.value, datemode)
+        except (ValueError, OverflowError):  # xlrd.XLDateError is a ValueError
+            return cell.value  # out of Excel's date range: keep the number
+        return moment.time() if cell.value < 1 else moment
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return bool(cell.value)
+    if cell.ctype == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(cell.value, "#ERROR")
+    return cell.value
+
+
+def _workbook_stream(data: bytes) -> bytes:
+    """The BIFF stream of an OLE workbook, read by olefile.
+
+    xlrd has its own OLE reader, but it follows a cyclic mini-sector chain forever (a 2 KB file
+    hangs the worker and eats memory); olefile bounds every chain by the stream's size, so xlrd
+    only ever sees the bare stream.
+    """
+    import olefile
+
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+        try:
+            name = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
+            stream = ole.openstream(name).read() if name else b""
+        finally:
+            ole.close()
+    except Exception as exc:  # noqa: BLE001 - olefile raises OSError and parsing errors on damaged files
+        raise ExtractionError("The Excel 97-2003 workbook cannot be read: the file is damaged.") from exc
+    if not stream.startswith(b"\x09\x08"):  # a BOF record (BIFF5 and BIFF8 alike)
+        raise ExtractionError("The Excel 97-2003 workbook cannot be read: its workbook stream is damaged.")
+    return stream
+
+
+def extract_xls(data: bytes, max_chars: int) -> tuple[str, int]:
+    """Excel 97-2003 workbooks (`.xls`, an OLE file with a `Workbook` stream) through xlrd, rendered like XLSX.
 
     Raises:
-        ExtractionError: the workbook cannot be read.
+        ExtractionError: the workbook is password-protected, cannot be read, or its text exceeds
+            `max_chars`.
     """
     import xlrd
 
+    stream = _workbook_stream(data)
+    warnings = io.StringIO()  # xlrd reports oddities to a log file, stdout by default
     try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        # Ragged rows: one far-away cell must not pad every row of the sheet to its column.
+        book = xlrd.open_workbook(file_contents=stream, on_demand=True, ragged_rows=True, logfile=warnings)
+    except xlrd.XLRDError as exc:
+        if "encrypted" in str(exc).lower():
+            raise ExtractionError("The Excel 97-2003 workbook is password-protected; remove the password.") from exc
+        raise ExtractionError(f"The Excel 97-2003 workbook cannot be read ({exc}).") from exc
     except Exception as exc:  # noqa: BLE001 - xlrd raises many unrelated types on bad input
         raise ExtractionError(f"The Excel 97-2003 workbook cannot be read ({type(exc).__name__}).") from exc
-    sheets = []
-    for index in range(book.nsheets):
-        sheet = book.sheet_by_index(index)
-        rows = [[_cell(sheet.cell_value(r, c)) for c in range(sheet.ncols)] for r in range(sheet.nrows)]
-        rendered = _sheet(sheet.name, rows)
-        if rendered:
-            sheets.append(rendered)
+    sheets: list[str] = []
+    size = 0
+    try:
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            rows: list[list[str]] = []
+            for r in range(sheet.nrows):
+                cells = [_cell(_xls_value(cell, book.datemode)) for cell in sheet.row(r)]
+                size += sum(len(c) for c in cells)
+                if size > max_chars:
+                    raise ExtractionError("The workbook holds more text than allowed.")
+                rows.append(cells)
+            rendered = _sheet(sheet.name, rows)
+            if rendered:
+                sheets.append(rendered)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet fails only when it is loaded (on demand)
+        raise ExtractionError(f"The Excel 97-2003 workbook cannot be read ({type(exc).__name__}).") from exc
+    finally:
+        book.release_resources()
     return "\n\n".join(sheets), book.nsheets
 
 

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -322,6 +322,33 @@ class EmbeddedVectorIndex:
                 for i in top
                 if np.isfinite(scores[i])
             ]
+
+    # -- bulk reads (`migrate-data`) ------------------------------------------------------------
+
+    def collections(self) -> list[str]:
+        """The ids of the datasets that have a collection on disk, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if not p.name.startswith(".") and (p / "manifest.json").is_file()
+        )
+
+    def export(
+        self, dataset_id: str, *, batch_size: int = 1000
+    ) -> Iterator[tuple[list[IndexEntry], np.ndarray[Any, Any]]]:
+        """The live nodes of a dataset and their stored (unit-length) vectors, in batches of `batch_size`.
+
+        The batches are a snapshot taken when iteration starts: writes made meanwhile are not seen.
+        """
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        with self._dataset_lock(dataset_id):
+            collection, _ = self._load(dataset_id)
+            rows = collection.live_rows()
+            matrix = collection.matrix[rows]  # fancy indexing copies: later writes cannot change it
+            meta = [collection.meta[r] for r in rows]
+        for start in range(0, len(meta), batch_size):
+            yield meta[start : start + batch_size], matrix[start : start + batch_size]
 
     # -- maintenance ----------------------------------------------------------------------------
 

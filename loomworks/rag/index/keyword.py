@@ -104,6 +104,11 @@ class _SqlKeywordIndex:
         )
         return {str(r[0]) for r in rows}
 
+    def datasets(self, conn: Any) -> list[str]:
+        """The ids of the datasets that have nodes here, sorted."""
+        rows = conn.execute(text(f"SELECT DISTINCT dataset_id FROM {self.nodes} ORDER BY dataset_id"))
+        return [str(r[0]) for r in rows]
+
 
 def _expanding(statement: str) -> Any:
     clause = text(statement)
@@ -156,6 +161,20 @@ class SqliteKeywordIndex(_SqlKeywordIndex):
             conn.execute(
                 text("INSERT INTO rag_keyword_fts (rowid, content) VALUES (:r, :c)"), {"r": rowid, "c": content}
             )
+
+    def export(self, conn: Any, *, after: str = "", limit: int = 1000) -> list[tuple[str, IndexEntry, str]]:
+        """Up to `limit` nodes whose id sorts after `after`, in id order, as (dataset id, entry, text).
+
+        Pages through the whole index for bulk copies (`migrate-data`): pass the last node id seen.
+        """
+        rows = conn.execute(
+            text(
+                "SELECT n.dataset_id, n.node_id, n.segment_id, n.document_id, f.content FROM rag_keyword_nodes n "
+                "JOIN rag_keyword_fts f ON f.rowid = n.rowid WHERE n.node_id > :after ORDER BY n.node_id LIMIT :k"
+            ),
+            {"after": after, "k": limit},
+        ).all()
+        return [(str(r[0]), IndexEntry(str(r[1]), str(r[2]), str(r[3])), str(r[4])) for r in rows]
 
     def search(
         self, conn: Any, dataset_id: str, query: str, *, top_k: int, document_ids: Collection[str] | None = None

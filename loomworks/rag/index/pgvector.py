@@ -230,6 +230,16 @@ class PgVectorIndex:
 
     def add(self, dataset_id: str, entries: Sequence[IndexEntry], vectors: Sequence[Sequence[float]]) -> None:
         """Upsert `entries` (COPY into a temporary table, then one INSERT … ON CONFLICT)."""
+        self._upsert(dataset_id, entries, vectors, build_ann=True)
+
+    def _upsert(
+        self,
+        dataset_id: str,
+        entries: Sequence[IndexEntry],
+        vectors: Sequence[Sequence[float]] | np.ndarray[Any, Any],
+        *,
+        build_ann: bool,
+    ) -> None:
         if len(entries) != len(vectors):
             raise ValueError("entries and vectors differ in length")
         if not entries:
@@ -260,11 +270,44 @@ class PgVectorIndex:
                     "document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding"
                 ).format(sql.Identifier(table))
             )
-            if not indexed and dim <= HALFVEC_MAX_DIM:
+            if build_ann and not indexed and dim <= HALFVEC_MAX_DIM:
                 # Cheap: without its index a table holds fewer than `hnsw_min_rows` rows plus this batch.
                 counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
                 if counted is not None and int(counted[0]) >= self.hnsw_min_rows:
                     self._build_index(conn, dataset_id, collection)
+
+    def load(
+        self,
+        dataset_id: str,
+        batches: Iterable[tuple[Sequence[IndexEntry], Sequence[Sequence[float]] | np.ndarray[Any, Any]]],
+    ) -> int:
+        """Upsert many batches of `(entries, vectors)` and return the dataset's size (bulk copies, `migrate-data`).
+
+        Unlike repeated `add` calls, the HNSW index is built once, after the rows are in, when the dataset
+        reaches `hnsw_min_rows`: one pass over existing rows instead of growing the graph row by row.
+        Upserting by node id makes a repeated load leave the same rows.
+        """
+        for entries, vectors in batches:
+            self._upsert(dataset_id, entries, vectors, build_ann=False)
+        with self._conn() as conn, conn.transaction():
+            collection = self._collection(conn, dataset_id)
+            if collection is None:
+                return 0
+            counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(collection[0]))).fetchone()
+            size = int(counted[0]) if counted is not None else 0
+            if not collection[2] and collection[1] <= HALFVEC_MAX_DIM and size >= self.hnsw_min_rows:
+                self._build_index(conn, dataset_id, collection)
+        return size
+
+    def collections(self) -> dict[str, int]:
+        """Every dataset that has a collection here, with its number of vectors."""
+        with self._conn() as conn:
+            catalog = conn.execute(f"SELECT dataset_id, table_name FROM {CATALOG} ORDER BY dataset_id").fetchall()
+            sizes: dict[str, int] = {}
+            for dataset_id, table in catalog:
+                counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+                sizes[str(dataset_id)] = int(counted[0]) if counted is not None else 0
+            return sizes
 
     def delete(self, dataset_id: str, node_ids: Iterable[str]) -> None:
         """Remove nodes by id."""

@@ -5,21 +5,32 @@ Dify's agent node names a strategy of the `langgenius/agent` plugin (`function_c
 `completion_params`), `tools` (each with `settings` = form values and `parameters` =
 `{name: {auto, value}}`), `instruction`, `query` and `maximum_iterations`. The node's outputs are
 `text` (the answer), `files` (produced by tools) and `json` (one entry per round, like the agent
-log Dify's node emits); usage goes to the node's execution metadata.
+log Dify's node emits); usage goes to the node's execution metadata. While the agent runs, the
+node's reporter hears of the answer text and of each round, model step and tool call (the node
+turns them into `agent_log` events); the node's memory (chatflows) comes as `history`.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from loomworks.core.errors import LoomworksError
-from loomworks.engine.ports import AgentInvocation, ToolResult, Usage
+from loomworks.engine.ports import AgentInvocation, AgentReporter, ToolResult, Usage
+from loomworks.providers.base import LLMChunk, ToolSpec
 from loomworks.providers.runtime import BoundLLM
 from loomworks.providers.usage import Usage as ModelUsage
-from loomworks.services.agent.entities import AgentSettings, AgentThought, AnswerDelta, ToolFile, strategy_name
-from loomworks.services.agent.model import BoundAgentModel
+from loomworks.services.agent.entities import (
+    AgentSettings,
+    AgentThought,
+    AnswerDelta,
+    ThoughtUpdate,
+    ToolFile,
+    strategy_name,
+)
+from loomworks.services.agent.model import AgentModel, BoundAgentModel, StepCollector
 from loomworks.services.agent.runner import run_agent
 from loomworks.services.agent.strategy import AgentRun, AgentStrategy
 from loomworks.services.agent.toolbox import RuntimeGetter, Toolbox
@@ -54,6 +65,44 @@ def _round(thought: AgentThought) -> dict[str, Any]:
         "data": thought.fields(),
         "metadata": {"total_tokens": thought.usage.total_tokens if thought.usage else 0},
     }
+
+
+class _ReportedModel:
+    """The run's model, telling the reporter when each step starts and what it said."""
+
+    def __init__(self, inner: AgentModel, reporter: AgentReporter) -> None:
+        self.inner, self.reporter = inner, reporter
+        self.provider, self.model, self.supports_tools = inner.provider, inner.model, inner.supports_tools
+
+    async def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[ToolSpec],
+        parameters: dict[str, Any],
+        stop: list[str],
+        user: str | None,
+    ) -> AsyncIterator[LLMChunk]:
+        self.reporter.round_started(model=self.model, provider=self.provider)
+        step = StepCollector()
+        async for chunk in self.inner.stream(messages, tools=tools, parameters=parameters, stop=stop, user=user):
+            step.add(chunk)
+            yield chunk
+        calls = [{"name": c.name, "args": c.arguments} for c in step.calls.values() if c.name]
+        usage = _engine_usage(step.usage) if step.usage is not None else None
+        self.reporter.model_finished(output=step.text, tool_calls=calls, usage=usage)
+
+
+def _report_tools(reporter: AgentReporter, thought: AgentThought, providers: dict[str, str], told: set[str]) -> None:
+    """Tell the reporter of the thought's tool calls that began or ended since the last update."""
+    for name in thought.tools:
+        if f"start:{name}" not in told:
+            told.add(f"start:{name}")
+            reporter.tool_started(name=name, provider=providers.get(name, ""), arguments=thought.tool_input.get(name))
+    for name, observation in thought.observation.items():
+        if f"end:{name}" not in told:
+            told.add(f"end:{name}")
+            reporter.tool_finished(name=name, output=observation)
 
 
 class RuntimeAgentPort:
@@ -93,9 +142,12 @@ class RuntimeAgentPort:
         completion = dict(selector.get("completion_params") or {})
         stop = [s for s in completion.pop("stop", None) or [] if isinstance(s, str)]
         messages: list[dict[str, Any]] = [{"role": "system", "content": instruction}] if instruction.strip() else []
+        messages.extend(call.history)
         messages.append({"role": "user", "content": str(params.get("query") or "")})
+        reporter = call.reporter
+        model: AgentModel = BoundAgentModel(bound)
         run = AgentRun(
-            model=BoundAgentModel(bound),
+            model=_ReportedModel(model, reporter) if reporter is not None else model,
             toolbox=toolbox,
             messages=messages,
             max_iteration=settings.max_iteration,
@@ -105,11 +157,24 @@ class RuntimeAgentPort:
         )
         parts: list[str] = []
         files: list[dict[str, Any]] = []
-        async for event in run_agent(run, strategy):
-            if isinstance(event, AnswerDelta):
-                parts.append(event.text)
-            elif isinstance(event, ToolFile):
-                files.append(event.file)
+        providers = {tool.name: tool.ref.provider_id for tool in toolbox.tools}
+        told: dict[str, set[str]] = {}
+        try:
+            async for event in run_agent(run, strategy):
+                if isinstance(event, AnswerDelta):
+                    parts.append(event.text)
+                    if reporter is not None:
+                        reporter.text(event.text)
+                elif isinstance(event, ToolFile):
+                    files.append(event.file)
+                elif isinstance(event, ThoughtUpdate) and reporter is not None:
+                    _report_tools(reporter, event.thought, providers, told.setdefault(event.thought.id, set()))
+        except Exception as exc:
+            if reporter is not None:
+                reporter.close(str(exc) or type(exc).__name__)
+            raise
+        if reporter is not None:
+            reporter.close()
         return ToolResult(
             text="".join(parts),
             files=files,

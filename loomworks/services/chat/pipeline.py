@@ -59,6 +59,7 @@ SuggestedQuestionsDisabledError = error_class(
 )
 HISTORY_LIMIT = 50
 LOCK_WAIT_SECONDS = 30.0
+BUSY_MESSAGE = "Too many answers in progress on this server. Please try again shortly."
 
 
 class ModelResolver(Protocol):
@@ -187,11 +188,12 @@ class ChatService:
     def admission(self, *, streaming: bool) -> Iterator[None]:
         """Refuse a new turn (429, before any work) when this process runs as many as it may take.
 
-        A blocking turn holds its place for the block; a stream counts while `stream` runs.
+        A blocking turn holds its place for the block; a stream counts while `stream` runs. The
+        Service API refuses most turns over these limits earlier, before routing (`AdmissionMiddleware`).
         """
         busy = self._turns - self._blocking >= self.max_streams if streaming else self._blocking >= self.max_blocking
         if busy:
-            raise TooManyRequestsError("Too many answers in progress on this server. Please try again shortly.")
+            raise TooManyRequestsError(BUSY_MESSAGE)
         if streaming:
             yield
             return

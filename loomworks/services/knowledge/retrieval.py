@@ -230,7 +230,8 @@ def _external_rows(dataset: Dataset, records: list[external.ExternalRecord]) -> 
 
 def _hydrate(runtime: KnowledgeRuntime, candidates: list[Scored]) -> dict[str, _Row]:
     ids = list({c.segment_id for c in candidates})
-    nodes = {n for c in candidates for n in c.node_ids}
+    # Child chunks keep the order the search found them in (best match first), whatever the database.
+    nodes = {n: rank for rank, n in enumerate(dict.fromkeys(n for c in candidates for n in c.node_ids))}
     with runtime.db.session() as session:
         rows = list(
             session.execute(
@@ -250,6 +251,8 @@ def _hydrate(runtime: KnowledgeRuntime, candidates: list[Scored]) -> dict[str, _
         if nodes:
             for child in session.scalars(select(ChildChunk).where(ChildChunk.id.in_(list(nodes)))):
                 children.setdefault(child.segment_id, []).append(child)
+            for found in children.values():
+                found.sort(key=lambda child: nodes[child.id])
         return {segment.id: (segment, document, children.get(segment.id, [])) for segment, document in rows}
 
 

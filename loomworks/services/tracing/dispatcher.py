@@ -184,6 +184,12 @@ class TraceDispatcher:
 
     async def stop(self) -> None:
         """Send what can be sent within `drain_seconds`, then store the rest in the outbox."""
+        try:
+            await self._stop()
+        finally:  # the pool is closed even when storing the rest failed
+            await self.http.aclose()
+
+    async def _stop(self) -> None:
         deadline = time.monotonic() + self.options.drain_seconds
         while (self._queue or self._inflight) and time.monotonic() < deadline:  # noqa: ASYNC110 - shutdown only
             await asyncio.sleep(0.01)
@@ -212,7 +218,6 @@ class TraceDispatcher:
             await asyncio.to_thread(self._write_outbox, left)
         if self._claimed:
             await asyncio.to_thread(self._release, set(self._claimed))
-        await self.http.aclose()
 
     def pending(self) -> int:
         """Traces or item groups held in memory (queued, waiting for a retry, in flight, to spill)."""

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/client";
-import type { Citation } from "../api/models";
+import type { AgentThought, Citation } from "../api/models";
 import { recorderMime, recordingName, type UploadedFile } from "../lib/chatMedia";
 import { readEvents, type StreamEvent } from "../lib/sse";
 import { Citations } from "./Citations";
 import { Markdown } from "./Markdown";
+import { mergeThought, ToolCalls } from "./ToolCalls";
 
 export interface ChatTurn {
   key: string;
@@ -18,6 +19,8 @@ export interface ChatTurn {
   feedback?: "like" | "dislike" | null;
   /** Names of the images sent with the query. */
   files?: string[];
+  /** An agent's steps (`agent_thought` events): the tools it called. */
+  thoughts?: AgentThought[];
 }
 
 export interface ChatPanelProps {
@@ -118,6 +121,9 @@ export function ChatPanel(props: ChatPanelProps) {
         if (kind === "message" || kind === "agent_message") {
           const piece = typeof event.answer === "string" ? event.answer : "";
           update(key, (turn) => ({ ...turn, answer: turn.answer + piece, messageId }));
+        } else if (kind === "agent_thought") {
+          const thought = event as unknown as AgentThought;
+          update(key, (turn) => ({ ...turn, thoughts: mergeThought(turn.thoughts ?? [], thought) }));
         } else if (kind === "message_replace") {
           update(key, (turn) => ({ ...turn, answer: String(event.answer ?? "") }));
         } else if (kind === "message_end") {
@@ -256,6 +262,7 @@ export function ChatPanel(props: ChatPanelProps) {
             </div>
             <div className="msg msg-bot">
               <div>
+                {turn.thoughts?.length ? <ToolCalls thoughts={turn.thoughts} /> : null}
                 <div
                   className={turn.error ? "bubble error" : turn.done ? "bubble" : "bubble typing"}
                   data-testid={turn.done ? "answer" : "answer-streaming"}

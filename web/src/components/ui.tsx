@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/client";
 import { CopyButton } from "./CopyButton";
@@ -43,15 +43,18 @@ export function Modal({
   footer?: ReactNode;
   wide?: boolean;
 }) {
+  const backdrop = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape") onClose();
+      // Escape closes only the topmost modal (a modal opened from another one comes later in the page).
+      const open = document.querySelectorAll(".modal-backdrop");
+      if (event.key === "Escape" && open[open.length - 1] === backdrop.current) onClose();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
   return (
-    <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+    <div ref={backdrop} className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className={wide ? "modal modal-wide" : "modal"} role="dialog" aria-modal="true" aria-label={title}>
         <div className="row-between">
           <h2>{title}</h2>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, consoleFetch } from "../api/client";
 import type { FormItem, FormKind, FormSpec, ModelConfig, ParameterRule, ProviderWithModels } from "../api/models";
@@ -248,11 +248,16 @@ function ModelPanel({ model, onChange }: { model: ModelConfig["model"]; onChange
   }, [model.provider, model.name]);
 
   const active = (providers ?? []).filter((p) => p.status === "active");
+  const picked = useRef("");
   const pick = async (value: string) => {
+    picked.current = value;
     const [provider = "", name = ""] = value.split("\u0000");
     const found = providers?.find((p) => p.provider === provider)?.models.find((m) => m.model === name);
     const mode = typeof found?.model_properties.mode === "string" ? found.model_properties.mode : "chat";
+    // The choice counts at once (publishing right away keeps it); its parameters follow with the model's rules.
+    onChange({ provider, name, mode, completion_params: {} });
     const next = (await loadRules(provider, name)) ?? [];
+    if (picked.current !== value) return;
     onChange({ provider, name, mode, completion_params: { ...requiredDefaults(next), ...keepKnown(model.completion_params, next) } });
   };
   const current = model.provider && model.name ? `${model.provider}\u0000${model.name}` : "";

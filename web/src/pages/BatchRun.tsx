@@ -111,14 +111,13 @@ export function BatchRun({ code, form }: { code: string; form: FormItem[] }) {
           <div className="progress">
             <div style={{ width: `${Math.round((done / rows.length) * 100)}%` }} />
           </div>
-          <div className="table-wrap">
+          {/* The inputs share one column, so the results fit beside them in the narrow form panel. */}
+          <div className="table-wrap" style={{ overflowX: "auto" }}>
             <table className="table" data-testid="batch-table">
               <thead>
                 <tr>
                   <th>{t("batch.row")}</th>
-                  {names.map((n) => (
-                    <th key={n}>{n}</th>
-                  ))}
+                  <th>{names.join(" · ")}</th>
                   <th>{t("batch.result")}</th>
                 </tr>
               </thead>
@@ -126,10 +125,16 @@ export function BatchRun({ code, form }: { code: string; form: FormItem[] }) {
                 {rows.map((r, i) => (
                   <tr key={i} data-testid="batch-row" data-status={r.status}>
                     <td>{i + 1}</td>
-                    {names.map((n) => (
-                      <td key={n} className="ellipsis">{r.inputs[n]}</td>
-                    ))}
-                    <td className={r.status === "error" ? "field-error" : undefined}>{r.status === "waiting" ? "…" : r.answer}</td>
+                    <td className="small">
+                      {names.map((n) => (
+                        <div key={n} className="ellipsis" style={{ maxWidth: 120 }} title={r.inputs[n]}>
+                          <span className="muted">{n}:</span> {r.inputs[n]}
+                        </div>
+                      ))}
+                    </td>
+                    <td className={r.status === "error" ? "field-error" : undefined} data-testid="batch-result">
+                      {r.status === "waiting" ? "…" : r.answer}
+                    </td>
                   </tr>
                 ))}
               </tbody>

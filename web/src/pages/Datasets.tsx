@@ -8,6 +8,7 @@ import { Field, FormAlert } from "../components/Field";
 import { ErrorBox, formatTime, Loading, Modal, Switch } from "../components/ui";
 import { ChunkSettings, DEFAULT_CHUNKS, processRule, type ChunkForm } from "./knowledge/ChunkSettings";
 import { DatasetSettings } from "./knowledge/DatasetSettings";
+import { DocumentMetadata } from "./knowledge/DocumentMetadata";
 import { HitTesting } from "./knowledge/HitTesting";
 
 /** The workspace's default embedding model, used when a knowledge base has none of its own yet. */
@@ -419,6 +420,7 @@ export function DocumentPage() {
         </button>
       </div>
       <ErrorBox error={error} />
+      <DocumentMetadata datasetId={datasetId} documentId={documentId} />
       {segments === null ? (
         <Loading />
       ) : segments.length === 0 ? (

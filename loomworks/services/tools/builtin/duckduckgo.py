@@ -12,9 +12,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import lxml.html
-from lxml.etree import ParserError
-
 from loomworks.services.tools.base import ToolCall, ToolOutput, ToolParameter, ToolProviderError, i18n
 from loomworks.services.tools.builtin import _remote
 from loomworks.services.tools.registry import BuiltinTool, BuiltinToolProvider, ToolServices
@@ -50,6 +47,9 @@ def _link(href: str) -> str:
 
 def parse_results(call: ToolCall, html: str) -> list[dict[str, str]]:
     """The organic results of a DuckDuckGo HTML page as Dify's `{title, href, body}`."""
+    import lxml.html  # on first use, not at a server's start
+    from lxml.etree import ParserError
+
     try:
         root = lxml.html.fromstring(html)
     except (ParserError, ValueError) as exc:

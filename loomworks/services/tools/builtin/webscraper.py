@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup
-
 from loomworks.services.tools.base import ToolCall, ToolOutput, ToolParameter, ToolProviderError, i18n
 from loomworks.services.tools.builtin import _remote
 from loomworks.services.tools.registry import BuiltinTool, BuiltinToolProvider, ToolServices
@@ -18,6 +16,8 @@ _DEFAULT_AGENT = "Mozilla/5.0 (compatible; Loomworks webscraper)"
 
 def readable_text(html: str) -> tuple[str, str]:
     """The title and the readable text of an HTML page (scripts, navigation and chrome removed)."""
+    from bs4 import BeautifulSoup  # on first use: bs4 and lxml cost a server ~9 MB from start-up on
+
     soup = BeautifulSoup(html, "lxml")
     title = soup.title.get_text(strip=True) if soup.title else ""
     for tag in soup(list(_NOISE)):

@@ -5,6 +5,7 @@ import type { DatasetDetail, RetrievalModel } from "../../api/models";
 import { ModelSelect, type ModelChoice } from "../../components/ModelSelect";
 import { RetrievalSettings } from "../../components/RetrievalSettings";
 import { ErrorBox } from "../../components/ui";
+import { MetadataPanel } from "./MetadataPanel";
 
 /** A knowledge base's settings: name, description, embedding model, retrieval settings, metadata. */
 export function DatasetSettings({ dataset, onSaved }: { dataset: DatasetDetail; onSaved: (d: DatasetDetail) => void }) {
@@ -50,25 +51,6 @@ export function DatasetSettings({ dataset, onSaved }: { dataset: DatasetDetail; 
         <h2>{t("retrieval.title")}</h2>
         <RetrievalSettings value={retrieval} onChange={setRetrieval} idPrefix="ds" />
       </section>
-      <section className="panel stack" data-testid="metadata">
-        <h2>{t("metadata.title")}</h2>
-        <p className="muted small">{t("metadata.hint")}</p>
-        {dataset.doc_metadata.length === 0 ? (
-          <p className="muted small">{t("metadata.none")}</p>
-        ) : (
-          <div className="row wrap">
-            {dataset.doc_metadata.map((m) => (
-              <span key={m.id ?? m.name} className="badge">
-                {m.name} · {m.type}
-              </span>
-            ))}
-          </div>
-        )}
-        <label className="row small muted">
-          <input type="checkbox" checked={dataset.built_in_field_enabled} readOnly disabled />
-          {t("metadata.builtIn")}
-        </label>
-      </section>
       <ErrorBox error={error} />
       {saved ? <div className="success">{t("retrieval.saved")}</div> : null}
       <div>
@@ -76,6 +58,7 @@ export function DatasetSettings({ dataset, onSaved }: { dataset: DatasetDetail; 
           {t("retrieval.save")}
         </button>
       </div>
+      <MetadataPanel datasetId={dataset.id} />
     </div>
   );
 }

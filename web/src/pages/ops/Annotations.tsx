@@ -66,10 +66,18 @@ export default function AnnotationsPage() {
     await load();
   };
   const toggleReply = async (enabled: boolean) => {
+    setError(null);
     try {
+      // Matching questions needs an embedding model: the workspace's default one.
+      const embedding = enabled
+        ? (await api<{ data: { model: string; provider: { provider: string } } | null }>("get", "/console/api/workspaces/current/default-model", { query: { model_type: "text-embedding" } })).data
+        : null;
       await api("post", "/console/api/apps/{app_id}/annotation-reply/{action}", {
         path: { app_id: app.id, action: enabled ? "enable" : "disable" },
-        body: { score_threshold: reply?.score_threshold ?? 0.9 },
+        body: {
+          score_threshold: reply?.score_threshold ?? 0.9,
+          ...(embedding ? { embedding_provider_name: embedding.provider.provider, embedding_model_name: embedding.model } : {}),
+        },
       });
       setReply({ ...reply, enabled });
     } catch (e) {

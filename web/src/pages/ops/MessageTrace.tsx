@@ -67,7 +67,8 @@ export function ConversationDrawer({
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [conversation?.id]);
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => event.key === "Escape" && onClose();
+    // Escape over a modal opened from the drawer (annotate) closes that modal only.
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && !document.querySelector(".modal-backdrop") && onClose();
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);

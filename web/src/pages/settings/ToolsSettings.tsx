@@ -56,8 +56,10 @@ export function ToolsSettings() {
       </div>
       <div className="app-card-desc">{localized(p.description, i18n.language)}</div>
       <div className="row-between">
-        <span className="muted small">{t("toolSettings.toolsCount", { count: p.tools.length })}</span>
-        <div className="row">{actions}</div>
+        <span className="muted small nowrap">{t("toolSettings.toolsCount", { count: p.tools.length })}</span>
+        <div className="row wrap" style={{ justifyContent: "flex-end" }}>
+          {actions}
+        </div>
       </div>
     </div>
   );
@@ -66,19 +68,22 @@ export function ToolsSettings() {
       <ErrorBox error={error} />
       <h2>{t("toolSettings.builtin")}</h2>
       <div className="grid-cards">
+        {/* `allow_delete` is set for built-in providers that take credentials; the others have nothing to set. */}
         {of("builtin").map((p) =>
           card(
             p,
-            <>
-              <button type="button" className="btn btn-small" data-testid={`authorize-${p.name}`} onClick={() => setAuthorizing(p)}>
-                {t("toolSettings.authorize")}
-              </button>
-              {p.is_team_authorization ? (
-                <button type="button" className="btn btn-ghost btn-small" onClick={() => void act(() => api("post", "/console/api/workspaces/current/tool-provider/builtin/{provider}/delete", { path: { provider: p.name } }))}>
-                  {t("toolSettings.removeCredentials")}
+            p.allow_delete ? (
+              <>
+                <button type="button" className="btn btn-small" data-testid={`authorize-${p.name}`} onClick={() => setAuthorizing(p)}>
+                  {t("toolSettings.authorize")}
                 </button>
-              ) : null}
-            </>,
+                {p.is_team_authorization ? (
+                  <button type="button" className="btn btn-ghost btn-small" onClick={() => void act(() => api("post", "/console/api/workspaces/current/tool-provider/builtin/{provider}/delete", { path: { provider: p.name } }))}>
+                    {t("toolSettings.removeCredentials")}
+                  </button>
+                ) : null}
+              </>
+            ) : null,
           ),
         )}
       </div>
