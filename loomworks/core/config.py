@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(32, description="Jobs one `loomworks worker` runs at the same time.")
     run_in_worker: bool = Field(
         False,
-        description="Run streamed chat turns on a worker (needs `job_backend=celery`); the API process streams "
-        "them from the event bus, and a client can resume with `Last-Event-ID`.",
+        description="Run streamed chat, completion, chatflow and workflow runs on a worker (needs "
+        "`job_backend=celery`); the API process streams them from the event bus, and a client can resume "
+        "with `Last-Event-ID`.",
     )
     event_stream_ttl_seconds: int = Field(
         600, description="How long a run's events stay readable for a client that reconnects (seconds)."
