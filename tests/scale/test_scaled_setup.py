@@ -86,13 +86,16 @@ def check_streams(results: list[StreamResult]) -> Counter[str]:
         (r.detail, "with task id" if r.task_id else "no task id") for r in results if r.outcome == "transport_error"
     )
     assert outcomes["pending"] == 0
-    assert outcomes["completed"] >= len(results) * 0.7, (
-        Counter(("workflow" if is_workflow(r.index) else "chat", r.outcome, r.detail[:40]) for r in results),
-        [(r.index, r.detail, r.resumed, r.last_id, r.events[-2:]) for r in results if r.outcome != "completed"][:12],
-    )
     # A stream the client knew the task id of is always resumed to its end; the only requests lost
     # outright are POSTs cut off in flight by the killed API process.
     assert not [r for r in results if r.outcome == "transport_error" and r.task_id], cut_off
+    # How many POSTs were open on the killed process before their first event (which carries the task
+    # id) depends on how fast the machine is: 68 % completed on an idle CI machine, ~45 % at load 15.
+    # The guarantees are the per-request checks above and below; this only says the load was real.
+    assert outcomes["completed"] >= len(results) * 0.4, (
+        Counter(("workflow" if is_workflow(r.index) else "chat", r.outcome, r.detail[:40]) for r in results),
+        [(r.index, r.detail, r.resumed, r.last_id, r.events[-2:]) for r in results if r.outcome != "completed"][:12],
+    )
     for result in results:
         finals = ("workflow_finished", "error") if is_workflow(result.index) else ("message_end", "error")
         if result.outcome != "transport_error":
